@@ -1,0 +1,92 @@
+//! What the Admin Area shows a person (SPEC §11, seed `001_…` "Roles appear
+//! when you need them"), derived from the same decisions as everything else.
+
+use crate::action::Action;
+use crate::decide::{decide, Resource};
+use crate::policy::SPACE_ACTIONS;
+use crate::role::SpaceRole;
+use crate::snapshot::{OrgSnapshot, Timestamp};
+
+/// Admin Area sections and the action that opens each (API.md).
+pub const SECTIONS: [(&str, Action); 9] = [
+    ("users", Action::MembersView),
+    ("spaces", Action::SpacesManage),
+    ("reports", Action::ReportsView),
+    ("offers", Action::OffersManage),
+    ("integrations", Action::IntegrationsManage),
+    ("brand_settings", Action::BrandManage),
+    ("audit", Action::AuditView),
+    ("billing", Action::BillingView),
+    ("financials", Action::FinancialsView),
+];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SpaceView {
+    Admin,
+    Facilitator,
+    Participant,
+    Sponsor,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct SpaceCapabilities {
+    pub space_id: String,
+    pub view: SpaceView,
+    pub actions: Vec<Action>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Capabilities {
+    pub role_management: bool,
+    pub sections: Vec<&'static str>,
+    pub spaces: Vec<SpaceCapabilities>,
+}
+
+pub fn capabilities(snapshot: &OrgSnapshot, user_id: &str, now: Timestamp) -> Capabilities {
+    let allowed = |action, resource| decide(snapshot, user_id, action, resource, now).allowed;
+    let sections = SECTIONS
+        .iter()
+        .filter(|(_, action)| allowed(*action, Resource::Organization))
+        .map(|(name, _)| *name)
+        .collect();
+    let not_alone =
+        snapshot.member_count() > 1 || snapshot.pending_invitations().any(|inv| inv.is_open(now));
+    let role_management = not_alone && allowed(Action::MembersChangeRole, Resource::Organization);
+    let member = snapshot.member(user_id);
+    let spaces = snapshot
+        .spaces()
+        .filter(|space| allowed(Action::SpaceView, Resource::Space(&space.id)))
+        .map(|space| {
+            let view = match member.and_then(|m| snapshot.space_role(m, &space.id)) {
+                Some(SpaceRole::Participant) => SpaceView::Participant,
+                Some(SpaceRole::Sponsor) => SpaceView::Sponsor,
+                Some(SpaceRole::Facilitator) => SpaceView::Facilitator,
+                Some(SpaceRole::ProgramAdmin) | None => SpaceView::Admin,
+            };
+            // `item.remove` is listed when the person may remove at least
+            // their own items.
+            let own_item = Resource::Item {
+                space_id: &space.id,
+                added_by: Some(user_id),
+            };
+            let actions = SPACE_ACTIONS
+                .iter()
+                .filter(|action| match action {
+                    Action::ItemRemove => allowed(*action, own_item),
+                    _ => allowed(*action, Resource::Space(&space.id)),
+                })
+                .collect();
+            SpaceCapabilities {
+                space_id: space.id.clone(),
+                view,
+                actions,
+            }
+        })
+        .collect();
+    Capabilities {
+        role_management,
+        sections,
+        spaces,
+    }
+}

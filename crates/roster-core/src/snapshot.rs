@@ -1,0 +1,463 @@
+//! An organization's state as the rules see it: built once from storage,
+//! updated in place by [`Effect`]s, read without allocation by decisions.
+
+use chrono::{DateTime, Utc};
+use rustc_hash::FxHashMap;
+
+use crate::duration::IaDuration;
+use crate::email::{DomainAllowlist, Email};
+use crate::role::{OrgRole, Role, SeatPolicy, SpaceRole};
+
+pub type Timestamp = DateTime<Utc>;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MemberStatus {
+    Active,
+    Deactivated,
+}
+
+impl MemberStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MemberStatus::Active => "active",
+            MemberStatus::Deactivated => "deactivated",
+        }
+    }
+}
+
+/// The `implementation_admin` org role's terms (SPEC §2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IaAssignment {
+    pub assigned_at: Timestamp,
+    /// `None` is Forever.
+    pub expires_at: Option<Timestamp>,
+    pub duration: IaDuration,
+    /// The original inviter; `None` when the platform operator assigned it.
+    pub invited_by: Option<String>,
+}
+
+impl IaAssignment {
+    pub fn new(duration: IaDuration, now: Timestamp, invited_by: Option<String>) -> Self {
+        IaAssignment {
+            assigned_at: now,
+            expires_at: duration.expires_at(now),
+            duration,
+            invited_by,
+        }
+    }
+
+    /// Expiry is honoured at the exact instant, before any job runs (SPEC §4 rule 2).
+    pub fn is_expired(&self, now: Timestamp) -> bool {
+        self.expires_at.is_some_and(|at| at <= now)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Member {
+    pub user_id: String,
+    pub email: Email,
+    pub name: String,
+    pub status: MemberStatus,
+    pub org_role: Option<OrgRole>,
+    /// Present exactly when `org_role` is `implementation_admin`.
+    pub ia: Option<IaAssignment>,
+    /// Sorted by space index: at most one role per space.
+    space_roles: Vec<(u32, SpaceRole)>,
+}
+
+impl Member {
+    pub fn new(user_id: String, email: Email, name: String) -> Self {
+        Member {
+            user_id,
+            email,
+            name,
+            status: MemberStatus::Active,
+            org_role: None,
+            ia: None,
+            space_roles: Vec::new(),
+        }
+    }
+
+    pub fn is_active(&self) -> bool {
+        self.status == MemberStatus::Active
+    }
+
+    /// The org role in force at `now`: an expired Implementation Admin holds none.
+    pub fn effective_org_role(&self, now: Timestamp) -> Option<OrgRole> {
+        match (self.org_role, &self.ia) {
+            (Some(OrgRole::ImplementationAdmin), Some(ia)) if ia.is_expired(now) => None,
+            (role, _) => role,
+        }
+    }
+
+    pub fn ia_expired(&self, now: Timestamp) -> bool {
+        self.ia.as_ref().is_some_and(|ia| ia.is_expired(now))
+    }
+
+    fn space_role_at(&self, space: u32) -> Option<SpaceRole> {
+        self.space_roles
+            .binary_search_by_key(&space, |(s, _)| *s)
+            .ok()
+            .map(|i| self.space_roles[i].1)
+    }
+
+    pub(crate) fn set_space_role(&mut self, space: u32, role: Option<SpaceRole>) {
+        match (
+            self.space_roles.binary_search_by_key(&space, |(s, _)| *s),
+            role,
+        ) {
+            (Ok(i), Some(role)) => self.space_roles[i].1 = role,
+            (Ok(i), None) => {
+                self.space_roles.remove(i);
+            }
+            (Err(i), Some(role)) => self.space_roles.insert(i, (space, role)),
+            (Err(_), None) => {}
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Space {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InvitationStatus {
+    Pending,
+    Accepted,
+    Revoked,
+    Expired,
+}
+
+impl InvitationStatus {
+    pub const ALL: [InvitationStatus; 4] = [
+        InvitationStatus::Pending,
+        InvitationStatus::Accepted,
+        InvitationStatus::Revoked,
+        InvitationStatus::Expired,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InvitationStatus::Pending => "pending",
+            InvitationStatus::Accepted => "accepted",
+            InvitationStatus::Revoked => "revoked",
+            InvitationStatus::Expired => "expired",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Invitation {
+    pub id: String,
+    pub batch_id: String,
+    pub email: Email,
+    pub role: Role,
+    pub space_ids: Vec<String>,
+    pub duration: Option<IaDuration>,
+    pub message: Option<String>,
+    pub status: InvitationStatus,
+    pub expires_at: Timestamp,
+    pub invited_by: Option<String>,
+    pub send_count: u32,
+    pub created_at: Timestamp,
+}
+
+impl Invitation {
+    /// Pending and not yet past its expiry: the only invitations that reserve
+    /// a seat or can be accepted.
+    pub fn is_open(&self, now: Timestamp) -> bool {
+        self.status == InvitationStatus::Pending && self.expires_at > now
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrgSettings {
+    pub allow_implementation_admin: bool,
+    /// `None` is unlimited.
+    pub seat_limit: Option<u32>,
+    pub seat_policy: SeatPolicy,
+    pub ia_domains: DomainAllowlist,
+}
+
+impl Default for OrgSettings {
+    fn default() -> Self {
+        OrgSettings {
+            allow_implementation_admin: false,
+            seat_limit: None,
+            seat_policy: SeatPolicy::default(),
+            ia_domains: DomainAllowlist::default(),
+        }
+    }
+}
+
+/// Every change the rules can make to an organization. The store persists
+/// them; [`OrgSnapshot::apply`] replays them on the cached snapshot.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Effect {
+    SetName(String),
+    SetSettings(OrgSettings),
+    AddMember(Member),
+    SetStatus {
+        user_id: String,
+        status: MemberStatus,
+    },
+    SetOrgRole {
+        user_id: String,
+        role: Option<OrgRole>,
+        ia: Option<IaAssignment>,
+    },
+    /// Deletes the membership and every space role; the account stays.
+    RemoveMember {
+        user_id: String,
+    },
+    SetSpaceRole {
+        user_id: String,
+        space_id: String,
+        role: Option<SpaceRole>,
+    },
+    /// Revokes every token the user holds in this organization.
+    RevokeTokens {
+        user_id: String,
+        reason: &'static str,
+    },
+    AddSpace(Space),
+    RenameSpace {
+        space_id: String,
+        name: String,
+    },
+    /// Deletes the space and every role in it.
+    RemoveSpace {
+        space_id: String,
+    },
+    PutInvitation(Invitation),
+}
+
+/// The organization as the rules see it. Ids are interned to indexes so a
+/// decision is two hash lookups and a binary search, with no allocation.
+#[derive(Clone, Debug)]
+pub struct OrgSnapshot {
+    pub org_id: String,
+    pub name: String,
+    pub revision: i64,
+    pub settings: OrgSettings,
+    user_index: FxHashMap<Box<str>, u32>,
+    email_index: FxHashMap<Email, u32>,
+    members: Vec<Option<Member>>,
+    space_index: FxHashMap<Box<str>, u32>,
+    spaces: Vec<Option<Space>>,
+    invitations: FxHashMap<String, Invitation>,
+}
+
+impl OrgSnapshot {
+    pub fn new(org_id: String, name: String, settings: OrgSettings) -> Self {
+        OrgSnapshot {
+            org_id,
+            name,
+            revision: 0,
+            settings,
+            user_index: FxHashMap::default(),
+            email_index: FxHashMap::default(),
+            members: Vec::new(),
+            space_index: FxHashMap::default(),
+            spaces: Vec::new(),
+            invitations: FxHashMap::default(),
+        }
+    }
+
+    pub fn member(&self, user_id: &str) -> Option<&Member> {
+        let idx = *self.user_index.get(user_id)?;
+        self.members.get(idx as usize)?.as_ref()
+    }
+
+    pub fn members(&self) -> impl Iterator<Item = &Member> {
+        self.members.iter().flatten()
+    }
+
+    pub fn member_count(&self) -> usize {
+        self.user_index.len()
+    }
+
+    pub fn member_by_email(&self, email: &Email) -> Option<&Member> {
+        let idx = *self.email_index.get(email)?;
+        self.members.get(idx as usize)?.as_ref()
+    }
+
+    pub(crate) fn space_index(&self, space_id: &str) -> Option<u32> {
+        self.space_index.get(space_id).copied()
+    }
+
+    pub fn space(&self, space_id: &str) -> Option<&Space> {
+        let idx = self.space_index(space_id)?;
+        self.spaces.get(idx as usize)?.as_ref()
+    }
+
+    pub fn spaces(&self) -> impl Iterator<Item = &Space> {
+        self.spaces.iter().flatten()
+    }
+
+    pub fn space_count(&self) -> usize {
+        self.space_index.len()
+    }
+
+    /// The member's explicit role in a space.
+    pub fn space_role(&self, member: &Member, space_id: &str) -> Option<SpaceRole> {
+        member.space_role_at(self.space_index(space_id)?)
+    }
+
+    pub(crate) fn space_role_at(&self, member: &Member, space: u32) -> Option<SpaceRole> {
+        member.space_role_at(space)
+    }
+
+    /// The member's explicit space roles, by space id.
+    pub fn space_roles_of<'a>(
+        &'a self,
+        member: &'a Member,
+    ) -> impl Iterator<Item = (&'a str, SpaceRole)> + 'a {
+        member.space_roles.iter().filter_map(|(idx, role)| {
+            let space = self.spaces.get(*idx as usize)?.as_ref()?;
+            Some((space.id.as_str(), *role))
+        })
+    }
+
+    pub(crate) fn space_role_indexes<'a>(
+        &self,
+        member: &'a Member,
+    ) -> impl Iterator<Item = (u32, SpaceRole)> + 'a {
+        member.space_roles.iter().copied()
+    }
+
+    /// Everyone with an explicit role in the space.
+    pub fn space_members(&self, space_id: &str) -> Vec<(&Member, SpaceRole)> {
+        let Some(idx) = self.space_index(space_id) else {
+            return Vec::new();
+        };
+        self.members()
+            .filter_map(|m| m.space_role_at(idx).map(|r| (m, r)))
+            .collect()
+    }
+
+    pub fn invitation(&self, id: &str) -> Option<&Invitation> {
+        self.invitations.get(id)
+    }
+
+    /// Pending invitations (possibly past their expiry; see [`Invitation::is_open`]).
+    pub fn pending_invitations(&self) -> impl Iterator<Item = &Invitation> {
+        self.invitations.values()
+    }
+
+    /// Replays one change. Effects that name something absent change nothing:
+    /// the rules never produce them, and replaying must not fail.
+    pub fn apply(&mut self, effect: &Effect) {
+        match effect {
+            Effect::SetName(name) => self.name = name.clone(),
+            Effect::SetSettings(settings) => self.settings = settings.clone(),
+            Effect::AddMember(member) => self.add_member(member.clone()),
+            Effect::SetStatus { user_id, status } => {
+                if let Some(m) = self.member_mut(user_id) {
+                    m.status = *status;
+                }
+            }
+            Effect::SetOrgRole { user_id, role, ia } => {
+                if let Some(m) = self.member_mut(user_id) {
+                    m.org_role = *role;
+                    m.ia = ia.clone();
+                }
+            }
+            Effect::RemoveMember { user_id } => {
+                if let Some(idx) = self.user_index.remove(user_id.as_str()) {
+                    if let Some(slot) = self.members.get_mut(idx as usize) {
+                        if let Some(m) = slot.take() {
+                            self.email_index.remove(&m.email);
+                        }
+                    }
+                }
+            }
+            Effect::SetSpaceRole {
+                user_id,
+                space_id,
+                role,
+            } => {
+                if let Some(space) = self.space_index(space_id) {
+                    if let Some(m) = self.member_mut(user_id) {
+                        m.set_space_role(space, *role);
+                    }
+                }
+            }
+            Effect::RevokeTokens { .. } => {}
+            Effect::AddSpace(space) => self.add_space(space.clone()),
+            Effect::RenameSpace { space_id, name } => {
+                if let Some(idx) = self.space_index(space_id) {
+                    if let Some(Some(space)) = self.spaces.get_mut(idx as usize) {
+                        space.name = name.clone();
+                    }
+                }
+            }
+            Effect::RemoveSpace { space_id } => {
+                if let Some(idx) = self.space_index.remove(space_id.as_str()) {
+                    if let Some(slot) = self.spaces.get_mut(idx as usize) {
+                        *slot = None;
+                    }
+                    for m in self.members.iter_mut().flatten() {
+                        m.set_space_role(idx, None);
+                    }
+                }
+            }
+            Effect::PutInvitation(inv) => {
+                if inv.status == InvitationStatus::Pending {
+                    self.invitations.insert(inv.id.clone(), inv.clone());
+                } else {
+                    self.invitations.remove(&inv.id);
+                }
+            }
+        }
+    }
+
+    fn member_mut(&mut self, user_id: &str) -> Option<&mut Member> {
+        let idx = *self.user_index.get(user_id)?;
+        self.members.get_mut(idx as usize)?.as_mut()
+    }
+
+    /// Adds (or replaces) a member; used by loaders and by [`Effect::AddMember`].
+    pub fn add_member(&mut self, member: Member) {
+        if let Some(existing) = self.member_mut(&member.user_id) {
+            *existing = member;
+            return;
+        }
+        let idx = self.members.len() as u32;
+        self.user_index
+            .insert(member.user_id.clone().into_boxed_str(), idx);
+        self.email_index.insert(member.email.clone(), idx);
+        self.members.push(Some(member));
+    }
+
+    pub fn add_space(&mut self, space: Space) {
+        if self.space_index(&space.id).is_some() {
+            return;
+        }
+        let idx = self.spaces.len() as u32;
+        self.space_index
+            .insert(space.id.clone().into_boxed_str(), idx);
+        self.spaces.push(Some(space));
+    }
+
+    /// Loader entry point for one explicit space role.
+    pub fn load_space_role(&mut self, user_id: &str, space_id: &str, role: SpaceRole) {
+        if let Some(space) = self.space_index(space_id) {
+            if let Some(m) = self.member_mut(user_id) {
+                m.set_space_role(space, Some(role));
+            }
+        }
+    }
+
+    pub fn load_invitation(&mut self, invitation: Invitation) {
+        self.apply(&Effect::PutInvitation(invitation));
+    }
+}
