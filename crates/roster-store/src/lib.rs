@@ -1,1 +1,151 @@
+//! Roster's persistence: one async API over SQLite (the embedded default)
+//! and PostgreSQL (for several replicas). Every write runs the core's rules
+//! against a fresh snapshot under a per-organization lock and persists the
+//! resulting effects, audit entries and outbox emails in one transaction.
 
+mod audit;
+mod cache;
+mod load;
+mod outbox;
+mod records;
+mod schema;
+mod time;
+mod write;
+
+use std::sync::Arc;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+use std::str::FromStr;
+
+pub use audit::{AuditActor, AuditDraft, AuditEntry, AuditFilter, ChainCheck};
+pub use outbox::{EmailDraft, OutboxMessage};
+pub use records::{
+    ForeverAssignment, NewToken, OrgRecord, SignInLinkRecord, TokenRecord, UserRecord,
+};
+pub use time::{from_ms, to_ms};
+pub use write::{Row, Write, WriteContext, WriteError};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("unsupported database url: {0}")]
+    UnsupportedUrl(String),
+    #[error("stored data is not valid: {0}")]
+    Corrupt(String),
+    #[error("not found")]
+    NotFound,
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
+}
+
+/// The database, plus the cache of decision snapshots.
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    url: String,
+    /// SQLite has one writer: writes in this process queue here instead of
+    /// failing with SQLITE_BUSY.
+    write_gate: Arc<tokio::sync::Mutex<()>>,
+    cache: Arc<cache::SnapshotCache>,
+}
+
+impl Store {
+    /// Connects to `sqlite://path` (created if missing, WAL) or `postgres://…`.
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let (backend, url) = if let Some(path) = url.strip_prefix("sqlite://") {
+            let path = path.split('?').next().unwrap_or(path);
+            (Backend::Sqlite, format!("sqlite://{path}?mode=rwc"))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            (Backend::Postgres, url.to_owned())
+        } else {
+            return Err(StoreError::UnsupportedUrl(url.to_owned()));
+        };
+        let options = AnyConnectOptions::from_str(&url)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(match backend {
+                Backend::Sqlite => 8,
+                Backend::Postgres => 16,
+            })
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        conn.execute("PRAGMA busy_timeout = 10000").await?;
+                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                        conn.execute("PRAGMA synchronous = NORMAL").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await?;
+        if backend == Backend::Sqlite {
+            pool.execute("PRAGMA journal_mode = WAL").await?;
+        }
+        Ok(Store {
+            pool,
+            backend,
+            url,
+            write_gate: Arc::new(tokio::sync::Mutex::new(())),
+            cache: Arc::new(cache::SnapshotCache::default()),
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Whether the database answers (for `/readyz`).
+    pub async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+impl Store {
+    /// On PostgreSQL, follows other replicas' writes (LISTEN/NOTIFY) and
+    /// drops stale snapshots, so a revocation on one replica is honoured by
+    /// all. If the connection drops, every snapshot is dropped before
+    /// listening again, since notifications may have been missed.
+    pub fn spawn_change_listener(&self) -> Option<tokio::task::JoinHandle<()>> {
+        if self.backend != Backend::Postgres {
+            return None;
+        }
+        let store = self.clone();
+        Some(tokio::spawn(async move {
+            loop {
+                if let Err(e) = store.listen_once().await {
+                    tracing::warn!(error = %e, "change listener lost its connection");
+                }
+                store.evict_all();
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+        }))
+    }
+
+    async fn listen_once(&self) -> Result<(), StoreError> {
+        let mut listener = sqlx::postgres::PgListener::connect(&self.url).await?;
+        listener.listen("roster_orgs").await?;
+        // Anything written before we listened may be cached stale.
+        self.evict_all();
+        loop {
+            let note = listener.recv().await?;
+            let payload = note.payload();
+            if let Some((org_id, revision)) = payload.rsplit_once(':') {
+                self.evict(org_id, revision.parse().ok());
+            }
+        }
+    }
+}

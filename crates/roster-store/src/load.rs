@@ -1,0 +1,211 @@
+//! Loading an organization's decision snapshot: five queries, no joins per
+//! member.
+
+use std::sync::Arc;
+
+use roster_core::{
+    DomainAllowlist, Email, IaAssignment, IaDuration, Invitation, InvitationStatus, Member,
+    MemberStatus, OrgRole, OrgSettings, OrgSnapshot, Role, SeatPolicy, Space, SpaceRole,
+};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use crate::time::from_ms;
+use crate::{Store, StoreError};
+
+pub(crate) fn corrupt(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(what.to_string())
+}
+
+pub(crate) fn parse_settings(row: &AnyRow) -> Result<OrgSettings, StoreError> {
+    let seat_limit: Option<i64> = row.try_get("seat_limit")?;
+    let seat_roles: String = row.try_get("seat_roles")?;
+    let domains: String = row.try_get("ia_domains")?;
+    let roles = seat_roles
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse::<Role>().map_err(corrupt))
+        .collect::<Result<Vec<_>, _>>()?;
+    let ia_domains = DomainAllowlist::parse_all(domains.split(',').filter(|s| !s.is_empty()))
+        .map_err(|(entry, e)| corrupt(format!("allowlist entry {entry}: {e}")))?;
+    Ok(OrgSettings {
+        allow_implementation_admin: row.try_get::<i64, _>("allow_ia")? != 0,
+        seat_limit: seat_limit.map(|l| u32::try_from(l).unwrap_or(u32::MAX)),
+        seat_policy: SeatPolicy::from_roles(roles),
+        ia_domains,
+    })
+}
+
+pub(crate) fn encode_seat_roles(policy: SeatPolicy) -> String {
+    policy
+        .seat_roles()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+pub(crate) fn encode_domains(allowlist: &DomainAllowlist) -> String {
+    allowlist
+        .patterns()
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+pub(crate) fn parse_invitation(row: &AnyRow) -> Result<Invitation, StoreError> {
+    let role: String = row.try_get("role")?;
+    let space_ids: String = row.try_get("space_ids")?;
+    let duration: Option<String> = row.try_get("duration")?;
+    let status: String = row.try_get("status")?;
+    let email: String = row.try_get("email")?;
+    Ok(Invitation {
+        id: row.try_get("id")?,
+        batch_id: row.try_get("batch_id")?,
+        email: Email::parse(&email).map_err(corrupt)?,
+        role: role.parse().map_err(corrupt)?,
+        space_ids: space_ids
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        duration: duration
+            .map(|d| d.parse::<IaDuration>().map_err(corrupt))
+            .transpose()?,
+        message: row.try_get("message")?,
+        status: InvitationStatus::parse(&status).ok_or_else(|| corrupt(status))?,
+        expires_at: from_ms(row.try_get("expires_at")?),
+        invited_by: row.try_get("invited_by")?,
+        send_count: u32::try_from(row.try_get::<i64, _>("send_count")?).unwrap_or(u32::MAX),
+        created_at: from_ms(row.try_get("created_at")?),
+    })
+}
+
+pub(crate) const INVITATION_COLUMNS: &str = "id, batch_id, email, role, space_ids, duration, message, status, expires_at, invited_by, send_count, created_at";
+
+fn parse_member(row: &AnyRow) -> Result<Member, StoreError> {
+    let email: String = row.try_get("email")?;
+    let status: String = row.try_get("status")?;
+    let org_role: Option<String> = row.try_get("org_role")?;
+    let duration: Option<String> = row.try_get("ia_duration")?;
+    let mut member = Member::new(
+        row.try_get("user_id")?,
+        Email::parse(&email).map_err(corrupt)?,
+        row.try_get("name")?,
+    );
+    member.status = match status.as_str() {
+        "active" => MemberStatus::Active,
+        "deactivated" => MemberStatus::Deactivated,
+        other => return Err(corrupt(other)),
+    };
+    member.org_role = org_role
+        .map(|r| r.parse::<OrgRole>().map_err(corrupt))
+        .transpose()?;
+    if let Some(duration) = duration {
+        let expires_at: Option<i64> = row.try_get("ia_expires_at")?;
+        member.ia = Some(IaAssignment {
+            assigned_at: from_ms(row.try_get("ia_assigned_at")?),
+            expires_at: expires_at.map(from_ms),
+            duration: duration.parse().map_err(corrupt)?,
+            invited_by: row.try_get("ia_invited_by")?,
+        });
+    }
+    Ok(member)
+}
+
+/// Loads one organization (not deleted) in the given connection.
+pub(crate) async fn load_snapshot(
+    conn: &mut AnyConnection,
+    org_id: &str,
+) -> Result<Option<OrgSnapshot>, StoreError> {
+    let Some(org) = sqlx::query(
+        "SELECT name, seat_limit, allow_ia, seat_roles, ia_domains, revision FROM orgs WHERE id = $1 AND deleted_at IS NULL",
+    )
+    .bind(org_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let mut snapshot = OrgSnapshot::new(
+        org_id.to_owned(),
+        org.try_get("name")?,
+        parse_settings(&org)?,
+    );
+    snapshot.revision = org.try_get("revision")?;
+
+    let members = sqlx::query(
+        "SELECT m.user_id, u.email, u.name, m.status, m.org_role, m.ia_assigned_at, m.ia_expires_at, m.ia_duration, m.ia_invited_by
+         FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.org_id = $1",
+    )
+    .bind(org_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in &members {
+        snapshot.add_member(parse_member(row)?);
+    }
+    let spaces =
+        sqlx::query("SELECT id, name FROM spaces WHERE org_id = $1 ORDER BY created_at, id")
+            .bind(org_id)
+            .fetch_all(&mut *conn)
+            .await?;
+    for row in &spaces {
+        snapshot.add_space(Space {
+            id: row.try_get("id")?,
+            name: row.try_get("name")?,
+        });
+    }
+    let roles = sqlx::query("SELECT user_id, space_id, role FROM space_roles WHERE org_id = $1")
+        .bind(org_id)
+        .fetch_all(&mut *conn)
+        .await?;
+    for row in &roles {
+        let user: String = row.try_get("user_id")?;
+        let space: String = row.try_get("space_id")?;
+        let role: String = row.try_get("role")?;
+        snapshot.load_space_role(&user, &space, role.parse::<SpaceRole>().map_err(corrupt)?);
+    }
+    let invitations = sqlx::query(&format!(
+        "SELECT {INVITATION_COLUMNS} FROM invitations WHERE org_id = $1 AND status = 'pending'"
+    ))
+    .bind(org_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in &invitations {
+        snapshot.load_invitation(parse_invitation(row)?);
+    }
+    Ok(Some(snapshot))
+}
+
+impl Store {
+    /// The organization's decision snapshot: from the cache when fresh
+    /// enough (`at_least` a revision), else loaded. `None` if there is no
+    /// such (undeleted) organization.
+    pub async fn snapshot(
+        &self,
+        org_id: &str,
+        at_least: Option<i64>,
+    ) -> Result<Option<Arc<OrgSnapshot>>, StoreError> {
+        if let Some(cached) = self.cache.get(org_id) {
+            if at_least.is_none_or(|r| cached.revision >= r) {
+                return Ok(Some(cached));
+            }
+        }
+        let mut conn = self.pool.acquire().await?;
+        let Some(snapshot) = load_snapshot(&mut conn, org_id).await? else {
+            return Ok(None);
+        };
+        let snapshot = Arc::new(snapshot);
+        self.cache.offer(snapshot.clone());
+        Ok(Some(snapshot))
+    }
+
+    /// Forgets a cached snapshot (when another replica wrote).
+    pub fn evict(&self, org_id: &str, revision: Option<i64>) {
+        self.cache.evict(org_id, revision);
+    }
+
+    pub fn evict_all(&self) {
+        self.cache.clear();
+    }
+}

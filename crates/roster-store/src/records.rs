@@ -1,0 +1,299 @@
+//! Rows read outside the decision snapshot: users, tokens, invitations,
+//! sign-in links, settings of the installation, the jobs' work lists.
+
+use roster_core::{Email, Invitation, InvitationStatus, Timestamp};
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::load::{parse_invitation, INVITATION_COLUMNS};
+use crate::time::{from_ms, to_ms};
+use crate::{Store, StoreError};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct UserRecord {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OrgRecord {
+    pub id: String,
+    pub name: String,
+}
+
+/// A token to store: only the hash of its secret.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewToken {
+    pub id: String,
+    pub user_id: String,
+    pub kind: String,
+    pub name: String,
+    pub secret_hash: String,
+    pub expires_at: Option<Timestamp>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TokenRecord {
+    pub id: String,
+    pub org_id: String,
+    pub user_id: String,
+    pub kind: String,
+    pub name: String,
+    #[serde(skip)]
+    pub secret_hash: String,
+    pub created_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+    pub revoked_reason: Option<String>,
+}
+
+/// A Forever Implementation Admin, for the platform's periodic review.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ForeverAssignment {
+    pub org_id: String,
+    pub user_id: String,
+    pub email: String,
+    pub since: Timestamp,
+    pub last_reviewed_at: Option<Timestamp>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignInLinkRecord {
+    pub org_id: String,
+    pub user_id: String,
+    pub expires_at: Timestamp,
+    pub used: bool,
+}
+
+const TOKEN_COLUMNS: &str = "id, org_id, user_id, kind, name, secret_hash, created_at, expires_at, revoked_at, revoked_reason";
+
+fn parse_token(row: &AnyRow) -> Result<TokenRecord, StoreError> {
+    Ok(TokenRecord {
+        id: row.try_get("id")?,
+        org_id: row.try_get("org_id")?,
+        user_id: row.try_get("user_id")?,
+        kind: row.try_get("kind")?,
+        name: row.try_get("name")?,
+        secret_hash: row.try_get("secret_hash")?,
+        created_at: from_ms(row.try_get("created_at")?),
+        expires_at: row.try_get::<Option<i64>, _>("expires_at")?.map(from_ms),
+        revoked_at: row.try_get::<Option<i64>, _>("revoked_at")?.map(from_ms),
+        revoked_reason: row.try_get("revoked_reason")?,
+    })
+}
+
+fn parse_user(row: &AnyRow) -> Result<UserRecord, StoreError> {
+    Ok(UserRecord {
+        id: row.try_get("id")?,
+        email: row.try_get("email")?,
+        name: row.try_get("name")?,
+    })
+}
+
+impl Store {
+    pub async fn user(&self, id: &str) -> Result<Option<UserRecord>, StoreError> {
+        let row = sqlx::query("SELECT id, email, name FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(parse_user).transpose()
+    }
+
+    pub async fn user_by_email(&self, email: &Email) -> Result<Option<UserRecord>, StoreError> {
+        let row = sqlx::query("SELECT id, email, name FROM users WHERE email = $1")
+            .bind(email.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(parse_user).transpose()
+    }
+
+    pub async fn token(&self, id: &str) -> Result<Option<TokenRecord>, StoreError> {
+        let row = sqlx::query(&format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(parse_token).transpose()
+    }
+
+    /// Tokens of an organization (optionally one user's), oldest first,
+    /// after the cursor id.
+    pub async fn tokens(
+        &self,
+        org_id: &str,
+        user_id: Option<&str>,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<TokenRecord>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {TOKEN_COLUMNS} FROM tokens WHERE org_id = $1 AND kind <> 'session' AND ($2 IS NULL OR user_id = $2) AND ($3 IS NULL OR id > $3) ORDER BY id LIMIT $4"
+        ))
+        .bind(org_id)
+        .bind(user_id.map(str::to_owned))
+        .bind(after.map(str::to_owned))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(parse_token).collect()
+    }
+
+    pub async fn invitations(
+        &self,
+        org_id: &str,
+        status: Option<InvitationStatus>,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<Invitation>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {INVITATION_COLUMNS} FROM invitations WHERE org_id = $1 AND ($2 IS NULL OR status = $2) AND ($3 IS NULL OR id > $3) ORDER BY id LIMIT $4"
+        ))
+        .bind(org_id)
+        .bind(status.map(|s| s.as_str()))
+        .bind(after.map(str::to_owned))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(parse_invitation).collect()
+    }
+
+    pub async fn invitation(
+        &self,
+        org_id: &str,
+        id: &str,
+    ) -> Result<Option<Invitation>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {INVITATION_COLUMNS} FROM invitations WHERE org_id = $1 AND id = $2"
+        ))
+        .bind(org_id)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(parse_invitation).transpose()
+    }
+
+    /// The organization and invitation an invitation token's hash names.
+    pub async fn invitation_by_token(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<(String, Invitation)>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT org_id, {INVITATION_COLUMNS} FROM invitations WHERE token_hash = $1"
+        ))
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        match row {
+            Some(row) => Ok(Some((row.try_get("org_id")?, parse_invitation(&row)?))),
+            None => Ok(None),
+        }
+    }
+
+    pub async fn sign_in_link(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<SignInLinkRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT org_id, user_id, expires_at, used_at FROM sign_in_links WHERE token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok(SignInLinkRecord {
+                org_id: row.try_get("org_id")?,
+                user_id: row.try_get("user_id")?,
+                expires_at: from_ms(row.try_get("expires_at")?),
+                used: row.try_get::<Option<i64>, _>("used_at")?.is_some(),
+            })
+        })
+        .transpose()
+    }
+
+    pub async fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT value FROM roster_meta WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
+    }
+
+    pub async fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        let _gate = self.sqlite_gate().await;
+        sqlx::query("INSERT INTO roster_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+            .bind(key)
+            .bind(value)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Stores `value` only if the key is unset; answers whether it did.
+    pub async fn init_meta(&self, key: &str, value: &str) -> Result<bool, StoreError> {
+        let _gate = self.sqlite_gate().await;
+        let done = sqlx::query(
+            "INSERT INTO roster_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Organizations with an Implementation Admin whose assignment ended by `now`.
+    pub async fn orgs_with_expired_implementation_admins(
+        &self,
+        now: Timestamp,
+    ) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT m.org_id FROM memberships m JOIN orgs o ON o.id = m.org_id
+             WHERE o.deleted_at IS NULL AND m.org_role = 'implementation_admin' AND m.ia_expires_at IS NOT NULL AND m.ia_expires_at <= $1",
+        )
+        .bind(to_ms(now))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
+
+    /// Organizations with pending invitations past their expiry.
+    pub async fn orgs_with_expired_invitations(
+        &self,
+        now: Timestamp,
+    ) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT i.org_id FROM invitations i JOIN orgs o ON o.id = i.org_id
+             WHERE o.deleted_at IS NULL AND i.status = 'pending' AND i.expires_at <= $1",
+        )
+        .bind(to_ms(now))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
+
+    pub async fn forever_implementation_admins(
+        &self,
+    ) -> Result<Vec<ForeverAssignment>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT m.org_id, m.user_id, u.email, m.ia_assigned_at, m.ia_last_reviewed_at
+             FROM memberships m JOIN users u ON u.id = m.user_id JOIN orgs o ON o.id = m.org_id
+             WHERE o.deleted_at IS NULL AND m.org_role = 'implementation_admin' AND m.ia_duration = 'forever'
+             ORDER BY m.ia_assigned_at, m.org_id, m.user_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ForeverAssignment {
+                    org_id: row.try_get("org_id")?,
+                    user_id: row.try_get("user_id")?,
+                    email: row.try_get("email")?,
+                    since: from_ms(row.try_get("ia_assigned_at")?),
+                    last_reviewed_at: row
+                        .try_get::<Option<i64>, _>("ia_last_reviewed_at")?
+                        .map(from_ms),
+                })
+            })
+            .collect()
+    }
+}
