@@ -1,1 +1,166 @@
-fn main() {}
+//! `decide` on a large organization: 100k members, 10k spaces, 500k space
+//! roles, built deterministically (xorshift) so runs compare.
+#![allow(clippy::panic)]
+
+use std::hint::black_box;
+
+use chrono::{TimeZone, Utc};
+use criterion::{criterion_group, criterion_main, Criterion};
+use roster_core::{
+    decide, Action, Email, Member, OrgRole, OrgSettings, OrgSnapshot, Resource, Space, SpaceRole,
+    Timestamp,
+};
+
+const MEMBERS: usize = 100_000;
+const SPACES: usize = 10_000;
+const SPACE_ROLES: usize = 500_000;
+
+struct XorShift(u64);
+
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+fn now() -> Timestamp {
+    Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0)
+        .single()
+        .unwrap_or_default()
+}
+
+fn user(i: usize) -> String {
+    format!("u{i}")
+}
+
+fn space(i: usize) -> String {
+    format!("s{i}")
+}
+
+/// Members `u0..u99` are admins (one in a hundred overall), the rest have
+/// no org role; space roles are spread at random (a repeat replaces the
+/// earlier role, so slightly fewer than 500k remain).
+fn organization() -> OrgSnapshot {
+    let mut snap = OrgSnapshot::new("org".into(), "Big Co".into(), OrgSettings::default());
+    for s in 0..SPACES {
+        snap.add_space(Space {
+            id: space(s),
+            name: space(s),
+        });
+    }
+    let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
+    for i in 0..MEMBERS {
+        let email = match Email::parse(&format!("{}@example.com", user(i))) {
+            Ok(email) => email,
+            Err(err) => panic!("bench email: {err}"),
+        };
+        let mut m = Member::new(user(i), email, user(i));
+        m.org_role = match (i, i % 100) {
+            (0, _) => Some(OrgRole::Owner),
+            (_, 0) => Some(OrgRole::Admin),
+            _ => None,
+        };
+        snap.add_member(m);
+    }
+    const ROLES: [SpaceRole; 8] = [
+        SpaceRole::Participant,
+        SpaceRole::Participant,
+        SpaceRole::Participant,
+        SpaceRole::Participant,
+        SpaceRole::Participant,
+        SpaceRole::Facilitator,
+        SpaceRole::ProgramAdmin,
+        SpaceRole::Sponsor,
+    ];
+    for _ in 0..SPACE_ROLES {
+        let (u, s, r) = (
+            rng.below(MEMBERS),
+            rng.below(SPACES),
+            rng.below(ROLES.len()),
+        );
+        snap.load_space_role(&user(u), &space(s), ROLES[r]);
+    }
+    // The fixed cast of the cases below (overrides the random roles).
+    snap.load_space_role("u1", "s1", SpaceRole::Facilitator);
+    snap.load_space_role("u2", "s1", SpaceRole::Participant);
+    snap.load_space_role("u100", "s1", SpaceRole::Participant);
+    snap
+}
+
+fn bench(c: &mut Criterion) {
+    let snap = organization();
+    let at = now();
+    // An admin with no role in s2: the admin-tier column.
+    let admin_space = (0..SPACES)
+        .map(space)
+        .find(|s| {
+            snap.member("u200")
+                .is_some_and(|m| snap.space_role(m, s).is_none())
+        })
+        .unwrap_or_else(|| space(2));
+    let cases: [(&str, &str, Action, Resource<'_>); 5] = [
+        (
+            "org_action_admin",
+            "u100",
+            Action::MembersInvite,
+            Resource::Organization,
+        ),
+        (
+            "space_action_facilitator",
+            "u1",
+            Action::EventsManage,
+            Resource::Space("s1"),
+        ),
+        (
+            "admin_tier_no_space_role",
+            "u200",
+            Action::ActivityEdit,
+            Resource::Space(&admin_space),
+        ),
+        (
+            "participant_locked_admin",
+            "u100",
+            Action::ActivityEdit,
+            Resource::Space("s1"),
+        ),
+        (
+            "user_report_facilitator",
+            "u1",
+            Action::ReportsView,
+            Resource::User("u2"),
+        ),
+    ];
+    let expected = [true, true, true, false, true];
+    let mut group = c.benchmark_group("decide");
+    for ((name, subject, action, resource), want) in cases.into_iter().zip(expected) {
+        assert_eq!(
+            decide(&snap, subject, action, resource, at).allowed,
+            want,
+            "{name}"
+        );
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                decide(
+                    black_box(&snap),
+                    black_box(subject),
+                    black_box(action),
+                    black_box(resource),
+                    black_box(at),
+                )
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -77,6 +77,8 @@ impl FromStr for IaDuration {
     }
 }
 
+crate::serde_as_str!(IaDuration);
+
 impl fmt::Display for IaDuration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -84,6 +86,7 @@ impl fmt::Display for IaDuration {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use chrono::TimeZone;

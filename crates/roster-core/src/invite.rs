@@ -71,13 +71,14 @@ pub fn plan_invitations(
     new_id: &mut dyn FnMut() -> String,
 ) -> Result<InvitePlan, RuleError> {
     authorize_invite(snapshot, actor, request, now)?;
-    let emails = parse_batch(request)?;
-    if request.role == Role::Org(OrgRole::ImplementationAdmin)
+    let (emails, invalid) = parse_batch(request)?;
+    if invalid.is_empty()
+        && request.role == Role::Org(OrgRole::ImplementationAdmin)
         && !snapshot.settings.allow_implementation_admin
     {
         return Err(RuleError::ImplementationAdminDisabled);
     }
-    check_addresses(snapshot, request, &emails, now)?;
+    check_addresses(snapshot, request, &emails, invalid, now)?;
     check_batch_seats(snapshot, request.role, &emails, now)?;
 
     let batch_id = new_id();
@@ -185,9 +186,9 @@ fn authorize_invite(
     }
 }
 
-/// Parses every address, deduplicated in order; every unparsable one is
-/// named.
-fn parse_batch(request: &InviteRequest) -> Result<Vec<Email>, RuleError> {
+/// Parses every address, deduplicated in order, with every unparsable one
+/// named (reported together with the other rules' failures).
+fn parse_batch(request: &InviteRequest) -> Result<(Vec<Email>, Vec<Rejected>), RuleError> {
     let entries = request.emails.entries();
     if entries.is_empty() {
         return Err(RuleError::Validation {
@@ -214,19 +215,18 @@ fn parse_batch(request: &InviteRequest) -> Result<Vec<Email>, RuleError> {
             }),
         }
     }
-    if rejected.is_empty() {
-        Ok(emails)
-    } else {
-        Err(RuleError::InvalidEmails { rejected })
-    }
+    Ok((emails, rejected))
 }
 
 /// The per-address business rules: the allowlist for Implementation
-/// Admins, and no second org role for an existing member.
+/// Admins, and no second org role for an existing member. The error names
+/// every failing address of the batch (SPEC §5), `invalid` ones included;
+/// its code is the first failing rule of: validation, domain, membership.
 fn check_addresses(
     snapshot: &OrgSnapshot,
     request: &InviteRequest,
     emails: &[Email],
+    invalid: Vec<Rejected>,
     now: Timestamp,
 ) -> Result<(), RuleError> {
     let mut outside_allowlist = Vec::new();
@@ -251,10 +251,18 @@ fn check_addresses(
             members.push(Rejected::new(email.as_str(), "already_member"));
         }
     }
+    if !invalid.is_empty() {
+        let mut rejected = invalid;
+        rejected.extend(outside_allowlist);
+        rejected.extend(members);
+        return Err(RuleError::InvalidEmails { rejected });
+    }
     if !outside_allowlist.is_empty() {
+        let mut rejected = outside_allowlist;
+        rejected.extend(members);
         return Err(RuleError::DomainNotAllowed {
             allowed: allowed_domains(snapshot),
-            rejected: outside_allowlist,
+            rejected,
         });
     }
     if !members.is_empty() {
@@ -423,19 +431,24 @@ fn authorize_on_invitation<'s>(
     let invitation = snapshot
         .invitation(invitation_id)
         .ok_or(RuleError::NotFound("pending invitation"))?;
+    let mut spaces = invitation
+        .space_ids
+        .iter()
+        .filter(|space| snapshot.space(space).is_some())
+        .peekable();
     match invitation.role {
-        Role::Org(_) => authorize(
+        // Once every invited space is deleted, nobody manages it there: only
+        // org-level inviters may act on it.
+        Role::Space(_) if spaces.peek().is_some() => {
+            spaces.try_for_each(|space| authorize_space_roles(snapshot, actor, space, now))?
+        }
+        Role::Org(_) | Role::Space(_) => authorize(
             snapshot,
             actor,
             Action::MembersInvite,
             Resource::Organization,
             now,
         )?,
-        Role::Space(_) => invitation
-            .space_ids
-            .iter()
-            .filter(|space| snapshot.space(space).is_some())
-            .try_for_each(|space| authorize_space_roles(snapshot, actor, space, now))?,
     }
     Ok(invitation)
 }
@@ -449,6 +462,17 @@ pub fn resend_invitation(
     ttl: Duration,
 ) -> Result<Invitation, RuleError> {
     let mut invitation = authorize_on_invitation(snapshot, actor, invitation_id, now)?.clone();
+    // A resend renews the grant (even past its expiry): Owners alone grant Owner.
+    if invitation.role == Role::Org(OrgRole::Owner) {
+        authorize(
+            snapshot,
+            actor,
+            Action::OwnerAssign,
+            Resource::Organization,
+            now,
+        )
+        .map_err(|_| RuleError::Forbidden("only an Owner may resend an Owner invitation".into()))?;
+    }
     if invitation.role == Role::Org(OrgRole::ImplementationAdmin)
         && !snapshot.settings.allow_implementation_admin
     {

@@ -25,8 +25,7 @@ pub enum SpaceRole {
 }
 
 /// Any of the seven roles, as named in invitations.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(untagged)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Role {
     Org(OrgRole),
     Space(SpaceRole),
@@ -173,6 +172,26 @@ macro_rules! display_as_str {
     )*};
 }
 display_as_str!(OrgRole, SpaceRole, Role);
+
+/// Serializes as the stable name, parses through [`FromStr`] so an unknown
+/// name is refused with a message listing nothing it should not.
+#[macro_export]
+macro_rules! serde_as_str {
+    ($($t:ty),*) => {$(
+        impl serde::Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> serde::Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let name = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                name.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    )*};
+}
+serde_as_str!(Role);
 
 /// Which roles use a seat (SPEC §3, §15). The default follows seed `003_…`;
 /// the platform operator may change it per organization.

@@ -187,6 +187,8 @@ pub struct OrgSettings {
     pub ia_domains: DomainAllowlist,
 }
 
+// Spelled out: SPEC §2 makes `allow_implementation_admin` off by default.
+#[allow(clippy::derivable_impls)]
 impl Default for OrgSettings {
     fn default() -> Self {
         OrgSettings {

@@ -233,11 +233,20 @@ impl Store {
         ctx: &WriteContext,
     ) -> Result<i64, StoreError> {
         let now = to_ms(ctx.now);
-        for row in &write.rows {
+        // Accounts first (memberships refer to them), then the effects, then
+        // the rows that refer to what the effects created.
+        let (accounts, others): (Vec<&Row>, Vec<&Row>) = write
+            .rows
+            .iter()
+            .partition(|r| matches!(r, Row::CreateUser { .. }));
+        for row in accounts {
             persist_row(tx, org_id, row, now).await?;
         }
         for effect in &write.effects {
             persist_effect(tx, org_id, effect, now).await?;
+        }
+        for row in others {
+            persist_row(tx, org_id, row, now).await?;
         }
         audit::append(tx, org_id, &write.audit, ctx).await?;
         for email in &write.emails {

@@ -1,0 +1,54 @@
+//! The server's clock. With `ROSTER_DEV_CLOCK=1` it can be moved forward for
+//! tests and demos; the offset lives in the database so every replica (and
+//! a restarted server) agrees on the time.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use chrono::{Duration, Utc};
+use roster_core::Timestamp;
+use roster_store::{Store, StoreError};
+
+const OFFSET_KEY: &str = "dev_clock_offset_ms";
+
+pub struct Clock {
+    dev: bool,
+    offset_ms: AtomicI64,
+}
+
+impl Clock {
+    pub fn new(dev: bool) -> Self {
+        Clock {
+            dev,
+            offset_ms: AtomicI64::new(0),
+        }
+    }
+
+    pub fn is_dev(&self) -> bool {
+        self.dev
+    }
+
+    pub fn now(&self) -> Timestamp {
+        Utc::now() + Duration::milliseconds(self.offset_ms.load(Ordering::Relaxed))
+    }
+
+    /// Picks up an advance made by another replica (dev clock only).
+    pub async fn refresh(&self, store: &Store) -> Result<(), StoreError> {
+        if self.dev {
+            let stored = store.meta(OFFSET_KEY).await?;
+            let offset = stored.and_then(|v| v.parse().ok()).unwrap_or(0);
+            self.offset_ms.store(offset, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    pub async fn advance(&self, store: &Store, seconds: i64) -> Result<Timestamp, StoreError> {
+        self.refresh(store).await?;
+        let offset = self
+            .offset_ms
+            .load(Ordering::Relaxed)
+            .saturating_add(seconds.saturating_mul(1000));
+        store.set_meta(OFFSET_KEY, &offset.to_string()).await?;
+        self.offset_ms.store(offset, Ordering::Relaxed);
+        Ok(self.now())
+    }
+}

@@ -1,0 +1,65 @@
+//! Configuration from the environment (API.md "Running it").
+
+use std::time::Duration;
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub listen: String,
+    pub database_url: String,
+    pub platform_key: Option<String>,
+    pub public_url: String,
+    pub smtp_url: Option<String>,
+    pub mail_from: String,
+    pub default_ia_domains: Vec<String>,
+    pub job_interval: Duration,
+    pub dev_clock: bool,
+    /// How long an invitation stays open (SPEC §5: 14 days by default).
+    pub invitation_ttl: chrono::Duration,
+}
+
+impl Config {
+    /// Reads `ROSTER_*` variables through `get` (the environment in the
+    /// binary, a map in tests).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, String> {
+        let listen = get("ROSTER_LISTEN").unwrap_or_else(|| "127.0.0.1:8080".into());
+        let job_interval_ms = match get("ROSTER_JOB_INTERVAL_MS") {
+            Some(v) => v.parse::<u64>().ok().filter(|ms| *ms > 0).ok_or_else(|| {
+                format!(
+                    "ROSTER_JOB_INTERVAL_MS must be a positive number of milliseconds, not {v:?}"
+                )
+            })?,
+            None => 30_000,
+        };
+        let invitation_ttl_days = match get("ROSTER_INVITATION_TTL_DAYS") {
+            Some(v) => v
+                .parse::<i64>()
+                .ok()
+                .filter(|d| (1..=365).contains(d))
+                .ok_or_else(|| format!("ROSTER_INVITATION_TTL_DAYS must be 1 to 365, not {v:?}"))?,
+            None => 14,
+        };
+        let public_url = get("ROSTER_PUBLIC_URL")
+            .unwrap_or_else(|| format!("http://{listen}"))
+            .trim_end_matches('/')
+            .to_owned();
+        Ok(Config {
+            database_url: get("ROSTER_DATABASE_URL").unwrap_or_else(|| "sqlite://roster.db".into()),
+            platform_key: get("ROSTER_PLATFORM_KEY").filter(|k| !k.is_empty()),
+            public_url,
+            smtp_url: get("ROSTER_SMTP_URL").filter(|u| !u.is_empty()),
+            mail_from: get("ROSTER_MAIL_FROM")
+                .unwrap_or_else(|| "Roster <roster@localhost>".into()),
+            default_ia_domains: get("ROSTER_DEFAULT_IA_DOMAINS")
+                .unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|d| !d.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            job_interval: Duration::from_millis(job_interval_ms),
+            dev_clock: get("ROSTER_DEV_CLOCK").as_deref() == Some("1"),
+            invitation_ttl: chrono::Duration::days(invitation_ttl_days),
+            listen,
+        })
+    }
+}

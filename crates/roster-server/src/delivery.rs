@@ -1,0 +1,157 @@
+//! Outbox delivery over SMTP with lettre: leased claims, retries with
+//! backoff, a dead state after `MAX_ATTEMPTS`, a stable Message-ID.
+//!
+//! Delivery is at-least-once: a crash after the SMTP server accepted a
+//! message but before it was marked sent re-sends it once the lease ends,
+//! with the same Message-ID, which receivers use to drop the duplicate.
+
+use chrono::Duration;
+use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use roster_store::{OutboxMessage, StoreError};
+
+use crate::state::AppState;
+
+pub const MAX_ATTEMPTS: i64 = 8;
+/// How long a claimed message is reserved for one sender. API.md: delivery
+/// interrupted by a crash resumes within one minute.
+const LEASE_SECONDS: i64 = 30;
+
+type Transport = AsyncSmtpTransport<Tokio1Executor>;
+
+/// Builds the transport from `smtp://host:port` or `smtps://user:pass@host[:port]`.
+pub fn transport(url: &str) -> Result<Transport, String> {
+    let (secure, rest) = if let Some(rest) = url.strip_prefix("smtps://") {
+        (true, rest)
+    } else if let Some(rest) = url.strip_prefix("smtp://") {
+        (false, rest)
+    } else {
+        return Err(format!(
+            "ROSTER_SMTP_URL must start with smtp:// or smtps://, not {url:?}"
+        ));
+    };
+    let rest = rest.trim_end_matches('/');
+    let (credentials, host_port) = match rest.rsplit_once('@') {
+        Some((auth, host)) => {
+            let (user, pass) = auth.split_once(':').unwrap_or((auth, ""));
+            let decode = |s: &str| {
+                urlencoding::decode(s)
+                    .map(|c| c.into_owned())
+                    .unwrap_or_else(|_| s.to_owned())
+            };
+            (Some(Credentials::new(decode(user), decode(pass))), host)
+        }
+        None => (None, rest),
+    };
+    let (host, port) = match host_port.rsplit_once(':') {
+        Some((host, port)) => (
+            host,
+            Some(
+                port.parse::<u16>()
+                    .map_err(|_| format!("bad SMTP port in {url:?}"))?,
+            ),
+        ),
+        None => (host_port, None),
+    };
+    if host.is_empty() {
+        return Err(format!("ROSTER_SMTP_URL has no host: {url:?}"));
+    }
+    let mut builder = if secure {
+        Transport::relay(host)
+            .map_err(|e| e.to_string())?
+            .port(port.unwrap_or(465))
+    } else {
+        Transport::builder_dangerous(host).port(port.unwrap_or(25))
+    };
+    if let Some(credentials) = credentials {
+        builder = builder.credentials(credentials);
+    }
+    Ok(builder
+        .timeout(Some(std::time::Duration::from_secs(15)))
+        .build())
+}
+
+fn message(from: &Mailbox, m: &OutboxMessage) -> Result<Message, String> {
+    let to: Mailbox = m.recipient.parse().map_err(|e| format!("recipient: {e}"))?;
+    Message::builder()
+        .from(from.clone())
+        .to(to)
+        .subject(m.subject.clone())
+        .message_id(Some(m.message_id.clone()))
+        .multipart(
+            MultiPart::alternative()
+                .singlepart(
+                    SinglePart::builder()
+                        .header(ContentType::TEXT_PLAIN)
+                        .body(m.body_text.clone()),
+                )
+                .singlepart(
+                    SinglePart::builder()
+                        .header(ContentType::TEXT_HTML)
+                        .body(m.body_html.clone()),
+                ),
+        )
+        .map_err(|e| e.to_string())
+}
+
+/// Backoff after the n-th failed attempt: 10 s, 20 s, 40 s … up to an hour.
+fn backoff(attempts: i64) -> Duration {
+    let exp = u32::try_from(attempts.clamp(1, 12) - 1).unwrap_or(0);
+    Duration::seconds((10i64 << exp).min(3600))
+}
+
+/// Sends every due message once; answers (sent, failed). Without SMTP
+/// configured messages stay in the outbox.
+pub async fn deliver_due(app: &AppState) -> Result<(usize, usize), StoreError> {
+    let Some(url) = app.config.smtp_url.as_deref() else {
+        return Ok((0, 0));
+    };
+    let transport = match transport(url) {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::error!(error = %e, "SMTP is misconfigured");
+            return Ok((0, 0));
+        }
+    };
+    let from: Mailbox = match app.config.mail_from.parse() {
+        Ok(from) => from,
+        Err(e) => {
+            tracing::error!(error = %e, "ROSTER_MAIL_FROM is not a valid mailbox");
+            return Ok((0, 0));
+        }
+    };
+    let (mut sent, mut failed) = (0, 0);
+    loop {
+        let batch = app
+            .store
+            .claim_outbox(app.now(), Duration::seconds(LEASE_SECONDS), 20)
+            .await?;
+        if batch.is_empty() {
+            return Ok((sent, failed));
+        }
+        for m in batch {
+            let result = match message(&from, &m) {
+                Ok(msg) => transport
+                    .send(msg)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(()) => {
+                    app.store.mark_sent(&m.id, app.now()).await?;
+                    sent += 1;
+                }
+                Err(e) => {
+                    tracing::warn!(message_id = %m.message_id, attempts = m.attempts, error = %e, "email delivery failed");
+                    let retry_at =
+                        (m.attempts < MAX_ATTEMPTS).then(|| app.now() + backoff(m.attempts));
+                    app.store.mark_failed(&m.id, &e, retry_at).await?;
+                    failed += 1;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! Every failure as an RFC 9457 problem document with a stable `code`.
+
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use roster_core::RuleError;
+use roster_store::{StoreError, WriteError};
+use serde_json::{json, Map, Value};
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub detail: String,
+    pub extra: Map<String, Value>,
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            detail: detail.into(),
+            extra: Map::new(),
+        }
+    }
+
+    pub fn with(mut self, key: &str, value: Value) -> Self {
+        self.extra.insert(key.to_owned(), value);
+        self
+    }
+
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
+    }
+
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::FORBIDDEN, "forbidden", detail)
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} not found"),
+        )
+    }
+
+    /// 400 `validation_failed`, naming the field.
+    pub fn invalid(field: &str, detail: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::BAD_REQUEST, "validation_failed", detail)
+            .with("field", json!(field))
+    }
+
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %detail, "internal error");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "something went wrong on our side; nothing was changed",
+        )
+    }
+
+    fn title(&self) -> &'static str {
+        self.status.canonical_reason().unwrap_or("Error")
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut body = Map::new();
+        body.insert(
+            "type".into(),
+            json!(format!("https://roster.dev/problems/{}", self.code)),
+        );
+        body.insert("title".into(), json!(self.title()));
+        body.insert("status".into(), json!(self.status.as_u16()));
+        body.insert("detail".into(), json!(self.detail));
+        body.insert("code".into(), json!(self.code));
+        body.extend(self.extra);
+        (
+            self.status,
+            [(header::CONTENT_TYPE, "application/problem+json")],
+            Value::Object(body).to_string(),
+        )
+            .into_response()
+    }
+}
+
+impl From<RuleError> for ApiError {
+    fn from(e: RuleError) -> Self {
+        let status = match &e {
+            RuleError::Forbidden(_) => StatusCode::FORBIDDEN,
+            RuleError::NotFound(_) => StatusCode::NOT_FOUND,
+            RuleError::Validation { .. } | RuleError::InvalidEmails { .. } => {
+                StatusCode::BAD_REQUEST
+            }
+            RuleError::DomainNotAllowed { .. } | RuleError::ImplementationAdminDisabled => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            RuleError::LastOwner
+            | RuleError::SeatLimitReached { .. }
+            | RuleError::ConfirmationRequired { .. }
+            | RuleError::InheritedAccess { .. }
+            | RuleError::AlreadyMember { .. }
+            | RuleError::Conflict { .. } => StatusCode::CONFLICT,
+        };
+        let mut err = ApiError::new(status, e.code(), e.to_string());
+        if !e.rejected().is_empty() {
+            err = err.with("rejected", json!(e.rejected()));
+        }
+        match e {
+            RuleError::DomainNotAllowed { allowed, .. } => {
+                err.with("allowed_domains", json!(allowed))
+            }
+            RuleError::ConfirmationRequired { affected } => err.with("affected", json!(affected)),
+            RuleError::InheritedAccess { org_role } => {
+                err.with("org_role", json!(org_role.as_str()))
+            }
+            RuleError::SeatLimitReached { limit } => err.with("limit", json!(limit)),
+            RuleError::Validation { field, .. } => err.with("field", json!(field)),
+            RuleError::InvalidEmails { .. } => err.with("field", json!("emails")),
+            _ => err,
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => ApiError::not_found("resource"),
+            StoreError::Conflict(what) => ApiError::new(StatusCode::CONFLICT, "conflict", what),
+            StoreError::Database(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+                ApiError::new(
+                    StatusCode::CONFLICT,
+                    "conflict",
+                    "a concurrent request changed this; try again",
+                )
+            }
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl<E: Into<ApiError>> From<WriteError<E>> for ApiError {
+    fn from(e: WriteError<E>) -> Self {
+        match e {
+            WriteError::Rule(e) => e.into(),
+            WriteError::OrgNotFound => ApiError::not_found("organization"),
+            WriteError::Store(e) => e.into(),
+        }
+    }
+}

@@ -1,0 +1,446 @@
+//! Members (API.md "Members"): listing, role changes, deactivation,
+//! removal, bulk actions, seats and capabilities.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::Json;
+use roster_core::capabilities::capabilities;
+use roster_core::manage::{self, authorize, target};
+use roster_core::{
+    Action, IaDuration, MemberStatus, OrgRole, OrgSnapshot, Resource, Role, RuleError, Timestamp,
+};
+use roster_store::{AuditDraft, Write};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{present, ApiJson, ApiQuery, Page, RequestId};
+use crate::lifecycle;
+use crate::mail::EndReason;
+use crate::routes::with_revision;
+use crate::state::{Acting, AppState};
+use crate::views;
+
+#[derive(Deserialize, Default)]
+pub struct MemberFilter {
+    role: Option<String>,
+    status: Option<String>,
+    q: Option<String>,
+    #[serde(flatten)]
+    page: Page,
+}
+
+pub async fn list(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(org): Path<String>,
+    ApiQuery(filter): ApiQuery<MemberFilter>,
+) -> ApiResult<Json<Value>> {
+    let acting = caller.acting_in(&org)?;
+    let snap = app.snapshot(&org, None).await?;
+    let now = app.now();
+    authorize(
+        &snap,
+        acting.core(),
+        Action::MembersView,
+        Resource::Organization,
+        now,
+    )?;
+    let role = filter
+        .role
+        .as_deref()
+        .filter(|r| !r.is_empty())
+        .map(|r| {
+            r.parse::<Role>()
+                .map_err(|e| ApiError::invalid("role", e.to_string()))
+        })
+        .transpose()?;
+    let status = match filter.status.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some("active") => Some(MemberStatus::Active),
+        Some("deactivated") => Some(MemberStatus::Deactivated),
+        Some(other) => {
+            return Err(ApiError::invalid(
+                "status",
+                format!("unknown status `{other}`: use active or deactivated"),
+            ))
+        }
+    };
+    let q = filter
+        .q
+        .as_deref()
+        .map(str::trim)
+        .filter(|q| !q.is_empty())
+        .map(str::to_lowercase);
+    let limit = filter.page.limit()?;
+    let mut items: Vec<_> = snap
+        .members()
+        .filter(|m| !m.ia_expired(now))
+        .filter(|m| status.is_none_or(|s| m.status == s))
+        .filter(|m| match role {
+            None => true,
+            Some(Role::Org(r)) => m.org_role == Some(r),
+            Some(Role::Space(r)) => snap.space_roles_of(m).any(|(_, held)| held == r),
+        })
+        .filter(|m| {
+            q.as_ref().is_none_or(|q| {
+                m.email.as_str().contains(q.as_str()) || m.name.to_lowercase().contains(q.as_str())
+            })
+        })
+        .filter(|m| {
+            filter
+                .page
+                .cursor
+                .as_deref()
+                .is_none_or(|c| m.user_id.as_str() > c)
+        })
+        .collect();
+    items.sort_by(|a, b| a.user_id.cmp(&b.user_id));
+    let next_cursor = (items.len() > limit).then(|| items[limit - 1].user_id.clone());
+    let items: Vec<Value> = items
+        .iter()
+        .take(limit)
+        .map(|m| views::member(&snap, m, now))
+        .collect();
+    Ok(Json(json!({"items": items, "next_cursor": next_cursor})))
+}
+
+/// The person themselves, or someone with `members.view`.
+fn authorize_view(
+    snap: &OrgSnapshot,
+    acting: &Acting,
+    user: &str,
+    now: Timestamp,
+) -> ApiResult<()> {
+    if acting.user_id() == Some(user) && snap.member(user).is_some() {
+        return Ok(());
+    }
+    Ok(authorize(
+        snap,
+        acting.core(),
+        Action::MembersView,
+        Resource::Organization,
+        now,
+    )?)
+}
+
+pub async fn get(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path((org, user)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    let acting = caller.acting_in(&org)?;
+    let snap = app.snapshot(&org, None).await?;
+    let now = app.now();
+    authorize_view(&snap, &acting, &user, now)?;
+    let member = target(&snap, &user, now)?;
+    Ok(Json(views::member(&snap, member, now)))
+}
+
+/// Answers the member as they are after a write.
+async fn member_after(
+    app: &AppState,
+    org: &str,
+    user: &str,
+    revision: i64,
+    extra: Option<(&str, Value)>,
+) -> ApiResult<Response> {
+    let snap = app.snapshot(org, Some(revision)).await?;
+    let now = app.now();
+    let member = target(&snap, user, now)?;
+    let mut body = views::member(&snap, member, now);
+    if let Some((key, value)) = extra {
+        body[key] = value;
+    }
+    Ok(with_revision(StatusCode::OK, revision, body))
+}
+
+#[derive(Deserialize)]
+pub struct PatchMember {
+    #[serde(default, deserialize_with = "present")]
+    org_role: Option<Option<OrgRole>>,
+    duration: Option<IaDuration>,
+}
+
+pub async fn patch(
+    State(app): State<AppState>,
+    caller: Caller,
+    request_id: RequestId,
+    Path((org, user)): Path<(String, String)>,
+    ApiJson(body): ApiJson<PatchMember>,
+) -> ApiResult<Response> {
+    let acting = caller.acting_in(&org)?;
+    let Some(role) = body.org_role else {
+        if body.duration.is_some() {
+            return Err(ApiError::invalid(
+                "duration",
+                "a duration goes with org_role implementation_admin",
+            ));
+        }
+        let snap = app.snapshot(&org, None).await?;
+        let now = app.now();
+        authorize(
+            &snap,
+            acting.core(),
+            Action::MembersChangeRole,
+            Resource::Organization,
+            now,
+        )?;
+        return member_after(&app, &org, &user, snap.revision, None).await;
+    };
+    let (kept, revision) = app
+        .write(&org, &acting, &request_id, |snap, now| {
+            let before = target(snap, &user, now)?;
+            let from = before.org_role;
+            let effects =
+                manage::change_org_role(snap, acting.core(), &user, role, body.duration, now)?;
+            let kept: Option<Value> = (from.is_some() && role.is_none()).then(|| {
+                snap.space_roles_of(before)
+                    .map(|(space_id, r)| json!({"space_id": space_id, "role": r.as_str()}))
+                    .collect()
+            });
+            let mut write = Write::new(kept);
+            if effects.is_empty() {
+                return Ok(write);
+            }
+            write = write.effects(effects).audit(
+                AuditDraft::new("member.role_changed")
+                    .target(&user)
+                    .details(
+                        json!({"from": from.map(|r| r.as_str()), "to": role.map(|r| r.as_str())}),
+                    ),
+            );
+            if role == Some(OrgRole::ImplementationAdmin) {
+                let duration = body.duration.map(|d| d.as_str());
+                write = write.audit(
+                    AuditDraft::new("implementation_admin.assigned")
+                        .target(&user)
+                        .details(json!({"duration": duration})),
+                );
+            }
+            Ok(write)
+        })
+        .await?;
+    member_after(
+        &app,
+        &org,
+        &user,
+        revision,
+        kept.map(|k| ("kept_space_roles", k)),
+    )
+    .await
+}
+
+type Rule = fn(
+    &OrgSnapshot,
+    roster_core::Actor<'_>,
+    &str,
+    Timestamp,
+) -> Result<Vec<roster_core::Effect>, RuleError>;
+
+/// Deactivate, reactivate and remove: one rule, one audit action each.
+fn status_action(action: &str) -> Option<(Rule, &'static str)> {
+    match action {
+        "deactivate" => Some((manage::deactivate, "member.deactivated")),
+        "reactivate" => Some((manage::reactivate, "member.reactivated")),
+        "remove" => Some((manage::remove_member, "member.removed")),
+        _ => None,
+    }
+}
+
+async fn run_status_action(
+    app: &AppState,
+    caller: &Caller,
+    request_id: &RequestId,
+    org: &str,
+    user: &str,
+    action: &str,
+) -> ApiResult<i64> {
+    let acting = caller.acting_in(org)?;
+    let (rule, audit) = status_action(action).ok_or_else(|| ApiError::not_found("action"))?;
+    let (_, revision) = app
+        .write(org, &acting, request_id, |snap, now| {
+            let effects = rule(snap, acting.core(), user, now)?;
+            if effects.is_empty() {
+                return Ok(Write::new(()));
+            }
+            Ok(Write::new(())
+                .effects(effects)
+                .audit(AuditDraft::new(audit).target(user)))
+        })
+        .await?;
+    Ok(revision)
+}
+
+pub async fn deactivate(
+    State(app): State<AppState>,
+    caller: Caller,
+    request_id: RequestId,
+    Path((org, user)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let revision = run_status_action(&app, &caller, &request_id, &org, &user, "deactivate").await?;
+    member_after(&app, &org, &user, revision, None).await
+}
+
+pub async fn reactivate(
+    State(app): State<AppState>,
+    caller: Caller,
+    request_id: RequestId,
+    Path((org, user)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let revision = run_status_action(&app, &caller, &request_id, &org, &user, "reactivate").await?;
+    member_after(&app, &org, &user, revision, None).await
+}
+
+pub async fn remove(
+    State(app): State<AppState>,
+    caller: Caller,
+    request_id: RequestId,
+    Path((org, user)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let revision = run_status_action(&app, &caller, &request_id, &org, &user, "remove").await?;
+    Ok(with_revision(StatusCode::NO_CONTENT, revision, Value::Null))
+}
+
+#[derive(Deserialize)]
+pub struct Confirm {
+    #[serde(default)]
+    confirm: bool,
+}
+
+impl Confirm {
+    pub fn confirm(&self) -> bool {
+        self.confirm
+    }
+}
+
+pub async fn remove_implementation_admin(
+    State(app): State<AppState>,
+    caller: Caller,
+    request_id: RequestId,
+    Path((org, user)): Path<(String, String)>,
+    ApiJson(body): ApiJson<Confirm>,
+) -> ApiResult<Response> {
+    let acting = caller.acting_in(&org)?;
+    let snap = app.snapshot(&org, None).await?;
+    let inviters = lifecycle::inviter_emails(&app.store, &snap).await?;
+    let (_, revision) = app
+        .write(&org, &acting, &request_id, |snap, now| {
+            let effects = manage::remove_implementation_admin(snap, acting.core(), &user, now)?;
+            if !body.confirm {
+                return Err(RuleError::ConfirmationRequired { affected: 1 }.into());
+            }
+            let member = target(snap, &user, now)?;
+            let write = Write::new(()).effects(effects);
+            Ok(lifecycle::ia_ended(
+                write,
+                snap,
+                member,
+                lifecycle::inviter_of(&inviters, member),
+                EndReason::Removed,
+            ))
+        })
+        .await?;
+    Ok(with_revision(StatusCode::NO_CONTENT, revision, Value::Null))
+}
+
+#[derive(Deserialize)]
+pub struct Bulk {
+    action: String,
+    user_ids: Vec<String>,
+}
+
+/// One transaction; each user's result is decided on the state the
+/// previous ones left (two Owners deactivated together: the second is the
+/// last one).
+pub async fn bulk(
+    State(app): State<AppState>,
+    caller: Caller,
+    request_id: RequestId,
+    Path(org): Path<String>,
+    ApiJson(body): ApiJson<Bulk>,
+) -> ApiResult<Response> {
+    let acting = caller.acting_in(&org)?;
+    let (rule, audit) = status_action(&body.action).ok_or_else(|| {
+        ApiError::invalid("action", "action must be deactivate, reactivate or remove")
+    })?;
+    if body.user_ids.is_empty() || body.user_ids.len() > 500 {
+        return Err(ApiError::invalid(
+            "user_ids",
+            "user_ids must hold 1 to 500 ids",
+        ));
+    }
+    let (results, revision) = app
+        .write(&org, &acting, &request_id, |snap, now| {
+            let mut working = snap.clone();
+            let mut write = Write::new(Vec::new());
+            let mut results = Vec::with_capacity(body.user_ids.len());
+            for user in &body.user_ids {
+                match rule(&working, acting.core(), user, now) {
+                    Ok(effects) => {
+                        for e in &effects {
+                            working.apply(e);
+                        }
+                        if !effects.is_empty() {
+                            write = write.effects(effects).audit(AuditDraft::new(audit).target(user).details(json!({"bulk": true})));
+                        }
+                        results.push(json!({"user_id": user, "ok": true}));
+                    }
+                    Err(e) => results.push(json!({"user_id": user, "ok": false, "code": e.code(), "detail": e.to_string()})),
+                }
+            }
+            write.value = results;
+            Ok(write)
+        })
+        .await?;
+    Ok(with_revision(
+        StatusCode::OK,
+        revision,
+        json!({"results": results}),
+    ))
+}
+
+pub async fn seats(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(org): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let acting = caller.acting_in(&org)?;
+    let snap = app.snapshot(&org, None).await?;
+    let now = app.now();
+    authorize(
+        &snap,
+        acting.core(),
+        Action::SeatsView,
+        Resource::Organization,
+        now,
+    )?;
+    let usage = snap.seat_usage(now);
+    Ok(Json(json!({
+        "limit": usage.limit,
+        "used": usage.used,
+        "reserved": usage.reserved,
+        "available": usage.available(),
+        "holders": usage.holders,
+    })))
+}
+
+pub async fn capabilities_of(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path((org, user)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    let acting = caller.acting_in(&org)?;
+    let snap = app.snapshot(&org, None).await?;
+    let now = app.now();
+    authorize_view(&snap, &acting, &user, now)?;
+    target(&snap, &user, now)?;
+    let caps = capabilities(&snap, &user, now);
+    Ok(Json(json!({
+        "role_management": caps.role_management,
+        "admin_area": {"sections": caps.sections},
+        "spaces": caps.spaces,
+    })))
+}

@@ -1,0 +1,28 @@
+//! Secrets Roster hands out (tokens, invitation and sign-in links, the
+//! platform key): random, shown once, stored as SHA-256, compared in
+//! constant time.
+
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+pub fn random_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+pub fn hash(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// Whether `secret` hashes to `stored_hash`, without timing leaks.
+pub fn matches(secret: &str, stored_hash: &str) -> bool {
+    hash(secret).as_bytes().ct_eq(stored_hash.as_bytes()).into()
+}
+
+/// A new id with a readable prefix (`org_…`, `usr_…`); time-ordered, so
+/// ids double as cursors.
+pub fn new_id(prefix: &str) -> String {
+    format!("{prefix}_{}", uuid::Uuid::now_v7().simple())
+}
