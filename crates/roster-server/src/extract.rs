@@ -108,7 +108,9 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestId {
 #[derive(Debug, Default, serde::Deserialize)]
 pub struct Page {
     pub cursor: Option<String>,
-    pub limit: Option<u32>,
+    /// Kept as text: query structs flatten `Page`, and flattened fields
+    /// reach serde as strings.
+    pub limit: Option<String>,
 }
 
 impl Page {
@@ -116,12 +118,12 @@ impl Page {
     pub const MAX: u32 = 500;
 
     pub fn limit(&self) -> Result<usize, ApiError> {
-        match self.limit {
+        match self.limit.as_deref().map(str::parse::<u32>) {
             None => Ok(Self::DEFAULT as usize),
-            Some(l) if (1..=Self::MAX).contains(&l) => Ok(l as usize),
+            Some(Ok(l)) if (1..=Self::MAX).contains(&l) => Ok(l as usize),
             Some(_) => Err(ApiError::invalid(
                 "limit",
-                format!("limit must be 1 to {}", Self::MAX),
+                format!("limit must be a number from 1 to {}", Self::MAX),
             )),
         }
     }

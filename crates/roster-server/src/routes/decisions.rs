@@ -91,23 +91,24 @@ impl Question {
         let resource = e
             .resource
             .ok_or_else(|| ApiError::invalid("resource", "resource is required"))?;
-        let org_id =
-            match resource.kind.as_str() {
-                "organization" => resource
-                    .id
-                    .clone()
-                    .or_else(|| resource.properties.org_id.clone()),
-                "space" | "user" | "item" => resource.properties.org_id.clone(),
-                other => return Err(ApiError::invalid(
+        let org_id = match resource.kind.as_str() {
+            "organization" => resource
+                .id
+                .clone()
+                .or_else(|| resource.properties.org_id.clone()),
+            "space" | "user" | "item" => resource.properties.org_id.clone(),
+            other => {
+                return Err(ApiError::invalid(
                     "resource.type",
                     format!(
                         "unknown resource type `{other}`: use organization, space, user or item"
                     ),
-                )),
+                ))
             }
-            .ok_or_else(|| {
-                ApiError::invalid("resource.properties.org_id", "the organization is required")
-            })?;
+        }
+        .ok_or_else(|| {
+            ApiError::invalid("resource.properties.org_id", "the organization is required")
+        })?;
         if matches!(resource.kind.as_str(), "space" | "user") && resource.id.is_none() {
             return Err(ApiError::invalid("resource.id", "resource.id is required"));
         }
