@@ -60,7 +60,8 @@ pub struct InvitePlan {
     pub effects: Vec<Effect>,
 }
 
-/// Validates a whole batch and plans it. Nothing is planned unless every
+/// Validates a whole batch and plans it. `new_id` is called for the batch
+/// id first, then once per invitation. Nothing is planned unless every
 /// address passes every rule; the error names each failing address.
 pub fn plan_invitations(
     snapshot: &OrgSnapshot,

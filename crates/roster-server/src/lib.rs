@@ -16,6 +16,7 @@ pub mod openapi;
 pub mod routes;
 pub mod secrets;
 pub mod state;
+pub mod ui;
 pub mod views;
 
 use std::future::Future;

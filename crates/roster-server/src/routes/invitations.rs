@@ -116,9 +116,15 @@ pub async fn create(
     let ttl = app.config.invitation_ttl;
     let ((batch_id, invitations), revision) = app
         .write(&org, &acting, &request_id, |snap, now| {
+            let mut first_id = true;
             let plan =
                 invite::plan_invitations(snap, acting.core(), &request, now, ttl, &mut || {
-                    new_id("inv")
+                    // The first id is the batch's.
+                    new_id(if std::mem::take(&mut first_id) {
+                        "bat"
+                    } else {
+                        "inv"
+                    })
                 })?;
             let mut write =
                 Write::new((plan.batch_id.clone(), plan.invitations.clone())).effects(plan.effects);

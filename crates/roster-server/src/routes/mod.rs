@@ -178,7 +178,11 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(ops::openapi))
-        .route("/docs", get(ops::docs));
+        .route("/docs", get(ops::docs))
+        .route(
+            "/invitations/accept",
+            get(crate::ui::accept_form).post(crate::ui::accept_submit),
+        );
     api.fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))
