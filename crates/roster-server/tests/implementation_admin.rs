@@ -12,16 +12,36 @@ const MONTH_AND_A_DAY: i64 = 32 * 86_400;
 /// An organization with the role turned on and `upcoach.com` allowed;
 /// answers (org, owner).
 async fn org_allowing_implementation_admins(app: &TestApp) -> (String, String) {
-    let (org, owner) = app.create_org("Northwind Coaching", "owner@northwind.test", Some(5)).await;
-    let a = app.put(&format!("/v1/orgs/{org}/implementation-admin-domains"), None, json!({"domains": ["upcoach.com", "*.partner.io"]})).await;
+    let (org, owner) = app
+        .create_org("Northwind Coaching", "owner@northwind.test", Some(5))
+        .await;
+    let a = app
+        .put(
+            &format!("/v1/orgs/{org}/implementation-admin-domains"),
+            None,
+            json!({"domains": ["upcoach.com", "*.partner.io"]}),
+        )
+        .await;
     assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
-    let a = app.put(&format!("/v1/orgs/{org}/settings/implementation-admin"), Some(&owner), json!({"enabled": true})).await;
+    let a = app
+        .put(
+            &format!("/v1/orgs/{org}/settings/implementation-admin"),
+            Some(&owner),
+            json!({"enabled": true}),
+        )
+        .await;
     assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
     (org, owner)
 }
 
 async fn token_for(app: &TestApp, org: &str, user: &str, kind: &str) -> String {
-    let a = app.post(&format!("/v1/orgs/{org}/tokens"), Some(user), json!({"kind": kind, "name": format!("{kind} automation")})).await;
+    let a = app
+        .post(
+            &format!("/v1/orgs/{org}/tokens"),
+            Some(user),
+            json!({"kind": kind, "name": format!("{kind} automation")}),
+        )
+        .await;
     assert_eq!(a.status, StatusCode::CREATED, "{:?}", a.body);
     a.body["secret"].as_str().unwrap().to_owned()
 }
@@ -39,56 +59,133 @@ async fn introspect(app: &TestApp, token: &str) -> serde_json::Value {
 }
 
 async fn expiry_ends_access_exactly_once(backend: Backend) {
-    let Some(app) = common::spawn_with_smtp(backend).await else { return };
+    let Some(app) = common::spawn_with_smtp(backend).await else {
+        return;
+    };
     let (org, owner) = org_allowing_implementation_admins(&app).await;
-    let ia = app.add_member(&org, &owner, "helper@upcoach.com", "implementation_admin", &[], Some("1_month")).await;
+    let ia = app
+        .add_member(
+            &org,
+            &owner,
+            "helper@upcoach.com",
+            "implementation_admin",
+            &[],
+            Some("1_month"),
+        )
+        .await;
     let member = app.get(&format!("/v1/orgs/{org}/members/{ia}"), None).await;
     assert_eq!(member.body["org_role"], "implementation_admin");
-    assert_eq!(member.body["uses_seat"], false, "Implementation Admins do not use a seat");
-    assert_eq!(member.body["implementation_admin"]["invited_by"], owner.as_str());
-    let tokens = [token_for(&app, &org, &ia, "mcp").await, token_for(&app, &org, &ia, "api").await, token_for(&app, &org, &ia, "oauth").await];
+    assert_eq!(
+        member.body["uses_seat"], false,
+        "Implementation Admins do not use a seat"
+    );
+    assert_eq!(
+        member.body["implementation_admin"]["invited_by"],
+        owner.as_str()
+    );
+    let tokens = [
+        token_for(&app, &org, &ia, "mcp").await,
+        token_for(&app, &org, &ia, "api").await,
+        token_for(&app, &org, &ia, "oauth").await,
+    ];
     for t in &tokens {
         assert_eq!(introspect(&app, t).await["active"], true);
     }
-    assert!(app.decide(&org, &ia, "members.invite", json!({"type": "organization", "id": org})).await);
+    assert!(
+        app.decide(
+            &org,
+            &ia,
+            "members.invite",
+            json!({"type": "organization", "id": org})
+        )
+        .await
+    );
     app.sweep().await; // delivers the invitation email
     let smtp = app.smtp.clone().unwrap();
     let before = smtp.messages().len();
 
     app.advance(MONTH_AND_A_DAY).await;
     // Before any job runs, the expiry already holds.
-    assert!(!app.decide(&org, &ia, "members.invite", json!({"type": "organization", "id": org})).await);
+    assert!(
+        !app.decide(
+            &org,
+            &ia,
+            "members.invite",
+            json!({"type": "organization", "id": org})
+        )
+        .await
+    );
     for t in &tokens {
         assert_eq!(introspect(&app, t).await["active"], false);
     }
-    assert_eq!(app.get(&format!("/v1/orgs/{org}/members/{ia}"), None).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get(&format!("/v1/orgs/{org}/members/{ia}"), None)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
 
     let report = app.sweep().await;
     assert_eq!(report["implementation_admins_expired"], 1);
-    assert_eq!(app.sweep().await["implementation_admins_expired"], 0, "expiry happens once");
+    assert_eq!(
+        app.sweep().await["implementation_admins_expired"],
+        0,
+        "expiry happens once"
+    );
 
     let ended: Vec<_> = smtp.messages().into_iter().skip(before).collect();
-    assert_eq!(ended.len(), 2, "one email to the person, one to the inviter: {ended:?}");
-    let to_person = smtp.to("helper@upcoach.com").into_iter().filter(|m| m.data.contains("has ended")).count();
-    let to_inviter = smtp.to("owner@northwind.test").into_iter().filter(|m| m.data.contains("has ended")).count();
+    assert_eq!(
+        ended.len(),
+        2,
+        "one email to the person, one to the inviter: {ended:?}"
+    );
+    let to_person = smtp
+        .to("helper@upcoach.com")
+        .into_iter()
+        .filter(|m| m.data.contains("has ended"))
+        .count();
+    let to_inviter = smtp
+        .to("owner@northwind.test")
+        .into_iter()
+        .filter(|m| m.data.contains("has ended"))
+        .count();
     assert_eq!((to_person, to_inviter), (1, 1));
     for m in &ended {
-        assert!(m.data.contains("Northwind Coaching"), "names the organization");
+        assert!(
+            m.data.contains("Northwind Coaching"),
+            "names the organization"
+        );
         assert!(m.data.contains("re-invite"), "suggests a re-invite");
         assert!(m.header("Message-ID").is_some());
     }
 
     let entries = app.audit(&org).await;
-    let expiry: Vec<_> = entries.iter().filter(|e| e["trigger"] == "expiry" && e["target_user_id"] == ia.as_str()).collect();
+    let expiry: Vec<_> = entries
+        .iter()
+        .filter(|e| e["trigger"] == "expiry" && e["target_user_id"] == ia.as_str())
+        .collect();
     assert_eq!(expiry.len(), 1);
     assert_eq!(expiry[0]["action"], "implementation_admin.removed");
-    assert_eq!(expiry[0]["actor"]["user_id"], owner.as_str(), "the original inviter is the actor");
+    assert_eq!(
+        expiry[0]["actor"]["user_id"],
+        owner.as_str(),
+        "the original inviter is the actor"
+    );
     assert_eq!(expiry[0]["actor"]["kind"], "system_on_behalf_of");
     let verify = app.get(&format!("/v1/orgs/{org}/audit/verify"), None).await;
     assert_eq!(verify.body["ok"], true);
 
     // The account remains: a later invitation starts afresh.
-    let again = app.add_member(&org, &owner, "helper@upcoach.com", "implementation_admin", &[], Some("2_months")).await;
+    let again = app
+        .add_member(
+            &org,
+            &owner,
+            "helper@upcoach.com",
+            "implementation_admin",
+            &[],
+            Some("2_months"),
+        )
+        .await;
     assert_eq!(again, ia, "the same account");
     app.stop().await;
 }
@@ -105,24 +202,42 @@ async fn postgres_expiry_removes_the_member_revokes_tokens_and_sends_two_emails_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_on_one_postgres_expire_an_implementation_admin_once() {
-    let Some(first) = common::spawn_with_smtp(Backend::Postgres).await else { return };
+    let Some(first) = common::spawn_with_smtp(Backend::Postgres).await else {
+        return;
+    };
     let smtp = first.smtp.clone().unwrap();
     let mut config = common::config(&first.db.url);
     config.smtp_url = Some(format!("smtp://127.0.0.1:{}", smtp.port));
     let second = common::start_replica(&first, config).await;
     let (org, owner) = org_allowing_implementation_admins(&first).await;
-    first.add_member(&org, &owner, "helper@upcoach.com", "implementation_admin", &[], Some("1_month")).await;
+    first
+        .add_member(
+            &org,
+            &owner,
+            "helper@upcoach.com",
+            "implementation_admin",
+            &[],
+            Some("1_month"),
+        )
+        .await;
     first.sweep().await;
     let before = smtp.messages().len();
     first.advance(MONTH_AND_A_DAY).await;
     // Both replicas run the jobs at the same moment, twice.
     let (a, b) = tokio::join!(first.sweep(), second.sweep());
     let (c, d) = tokio::join!(second.sweep(), first.sweep());
-    let expired: u64 = [a, b, c, d].iter().map(|r| r["implementation_admins_expired"].as_u64().unwrap()).sum();
+    let expired: u64 = [a, b, c, d]
+        .iter()
+        .map(|r| r["implementation_admins_expired"].as_u64().unwrap())
+        .sum();
     assert_eq!(expired, 1);
     assert_eq!(smtp.messages().len() - before, 2, "exactly two emails");
     let entries = first.audit(&org).await;
-    assert_eq!(entries.iter().filter(|e| e["trigger"] == "expiry").count(), 1, "exactly one audit entry");
+    assert_eq!(
+        entries.iter().filter(|e| e["trigger"] == "expiry").count(),
+        1,
+        "exactly one audit entry"
+    );
     second.stop().await;
     first.stop().await;
 }

@@ -407,6 +407,11 @@ macro_rules! on_both_backends {
 
 /// A second server on the same database (another replica).
 pub async fn start_replica(first: &TestApp, config: Config) -> TestApp {
-    let db = TestDb { url: first.db.url.clone(), admin_url: None, name: first.db.name.clone(), _dir: None };
+    let db = TestDb {
+        url: first.db.url.clone(),
+        admin_url: None,
+        name: first.db.name.clone(),
+        _dir: None,
+    };
     start(db, config, first.smtp.clone()).await
 }

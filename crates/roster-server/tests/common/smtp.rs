@@ -1,7 +1,10 @@
+#![allow(dead_code)]
 //! A real SMTP receiver on loopback: speaks enough of RFC 5321 for lettre
 //! and keeps every message it accepts.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
@@ -30,6 +33,9 @@ pub struct SmtpReceiver {
     pub port: u16,
     messages: Arc<Mutex<Vec<Received>>>,
     arrived: Arc<Notify>,
+    /// When set, a message is kept but never acknowledged: the sender hangs
+    /// as if the network died after the data went out.
+    stall: Arc<AtomicBool>,
 }
 
 impl SmtpReceiver {
@@ -40,6 +46,7 @@ impl SmtpReceiver {
             port,
             messages: Arc::default(),
             arrived: Arc::default(),
+            stall: Arc::default(),
         };
         let r = receiver.clone();
         tokio::spawn(async move {
@@ -103,6 +110,11 @@ impl SmtpReceiver {
                     data: data.replace("\r\n", "\n"),
                 });
                 self.arrived.notify_waiters();
+                if self.stall.load(Ordering::SeqCst) {
+                    // Hold the connection until the sender goes away.
+                    while lines.read_line(&mut line).await? > 0 {}
+                    return Ok(());
+                }
                 b"250 queued\r\n"
             } else if upper == "QUIT" {
                 write.write_all(b"221 bye\r\n").await?;
@@ -112,6 +124,25 @@ impl SmtpReceiver {
             };
             write.write_all(reply).await?;
         }
+    }
+
+    pub fn stall(&self, on: bool) {
+        self.stall.store(on, Ordering::SeqCst);
+    }
+
+    /// Waits until at least `n` messages arrived (or panics after `limit`).
+    pub async fn wait_for(&self, n: usize, limit: Duration) {
+        tokio::time::timeout(limit, async {
+            loop {
+                let notified = self.arrived.notified();
+                if self.messages.lock().unwrap().len() >= n {
+                    return;
+                }
+                notified.await;
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("expected {n} messages within {limit:?}"));
     }
 
     pub fn messages(&self) -> Vec<Received> {

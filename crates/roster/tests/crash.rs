@@ -1,0 +1,168 @@
+//! The `roster` binary as an operator runs it: killed with SIGKILL in the
+//! middle of delivering mail, restarted, and nothing is lost.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[path = "../../roster-server/tests/common/smtp.rs"]
+mod smtp;
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use smtp::SmtpReceiver;
+
+const KEY: &str = "crash-test-key";
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn start(db: &str, smtp_port: u16) -> Server {
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_roster"))
+        .arg("serve")
+        .env("ROSTER_LISTEN", format!("127.0.0.1:{port}"))
+        .env("ROSTER_DATABASE_URL", db)
+        .env("ROSTER_PLATFORM_KEY", KEY)
+        .env("ROSTER_DEV_CLOCK", "1")
+        .env("ROSTER_JOB_INTERVAL_MS", "3600000")
+        .env("ROSTER_SMTP_URL", format!("smtp://127.0.0.1:{smtp_port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    // Wait for the listener: readiness, polled with a deadline.
+    let client = reqwest::Client::new();
+    for _ in 0..200 {
+        if client
+            .get(format!("{base}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return Server { child, base };
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("roster serve did not become ready");
+}
+
+async fn call(base: &str, path: &str, actor: Option<&str>, body: Value) -> Value {
+    let mut req = reqwest::Client::new()
+        .post(format!("{base}{path}"))
+        .bearer_auth(KEY)
+        .json(&body);
+    if let Some(actor) = actor {
+        req = req.header("X-Roster-Actor", actor);
+    }
+    let resp = req.send().await.unwrap();
+    assert!(resp.status().is_success(), "{path}: {}", resp.status());
+    resp.json().await.unwrap_or(Value::Null)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mail_interrupted_by_sigkill_is_delivered_after_restart_with_its_message_id() {
+    let dir = std::env::temp_dir().join(format!("roster-crash-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = format!("sqlite://{}", dir.join("roster.db").display());
+    let smtp = SmtpReceiver::start().await;
+
+    let mut server = start(&db, smtp.port).await;
+    let org = call(
+        &server.base,
+        "/v1/orgs",
+        None,
+        json!({"name": "Crash Co", "owner_email": "owner@crash.test"}),
+    )
+    .await;
+    let (org_id, owner) = (
+        org["id"].as_str().unwrap().to_owned(),
+        org["owner"]["user_id"].as_str().unwrap().to_owned(),
+    );
+    let space = call(
+        &server.base,
+        &format!("/v1/orgs/{org_id}/spaces"),
+        Some(&owner),
+        json!({"name": "P"}),
+    )
+    .await;
+    let emails = ["a@crash.test", "b@crash.test", "c@crash.test"];
+    call(
+        &server.base,
+        &format!("/v1/orgs/{org_id}/invitations"),
+        Some(&owner),
+        json!({"emails": emails, "role": "participant", "space_ids": [space["id"]]}),
+    )
+    .await;
+
+    // The receiver takes the first message but never acknowledges it; the
+    // server is killed while it waits.
+    smtp.stall(true);
+    let base = server.base.clone();
+    let sweep = tokio::spawn(async move {
+        let _ = reqwest::Client::new()
+            .post(format!("{base}/v1/dev/sweep"))
+            .bearer_auth(KEY)
+            .json(&json!({}))
+            .send()
+            .await;
+    });
+    smtp.wait_for(1, Duration::from_secs(20)).await;
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    let _ = sweep.await;
+    smtp.stall(false);
+
+    let mut server = start(&db, smtp.port).await;
+    // Within one minute of the server's clock, delivery resumes.
+    call(
+        &server.base,
+        "/v1/dev/clock",
+        None,
+        json!({"advance_seconds": 60}),
+    )
+    .await;
+    let report = call(&server.base, "/v1/dev/sweep", None, json!({})).await;
+    assert_eq!(report["emails_sent"], 3, "{report}");
+    assert_eq!(
+        call(&server.base, "/v1/dev/sweep", None, json!({})).await["emails_sent"],
+        0,
+        "nothing twice after that"
+    );
+
+    let received = smtp.messages();
+    for email in emails {
+        let copies: Vec<_> = received
+            .iter()
+            .filter(|m| m.to.iter().any(|t| t == email))
+            .collect();
+        assert!(!copies.is_empty(), "{email} got its invitation");
+        let ids: std::collections::HashSet<_> = copies
+            .iter()
+            .map(|m| m.header("Message-ID").unwrap())
+            .collect();
+        assert_eq!(
+            ids.len(),
+            1,
+            "a re-sent message keeps its Message-ID, so receivers drop the copy"
+        );
+    }
+    let distinct: std::collections::HashSet<_> = received
+        .iter()
+        .map(|m| m.header("Message-ID").unwrap())
+        .collect();
+    assert_eq!(distinct.len(), 3);
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
