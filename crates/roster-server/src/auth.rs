@@ -25,6 +25,12 @@ pub enum Caller {
         user_id: String,
         org_id: String,
     },
+    /// A signed-in person in the admin UI: like a token, from a cookie.
+    Session {
+        token_id: String,
+        user_id: String,
+        org_id: String,
+    },
 }
 
 impl Caller {
@@ -38,8 +44,15 @@ impl Caller {
                 user_id,
                 org_id: own,
                 ..
+            }
+            | Caller::Session {
+                user_id,
+                org_id: own,
+                ..
             } if own == org_id => Ok(Acting::User(user_id.clone())),
-            Caller::Token { .. } => Err(ApiError::not_found("organization")),
+            Caller::Token { .. } | Caller::Session { .. } => {
+                Err(ApiError::not_found("organization"))
+            }
         }
     }
 

@@ -296,4 +296,23 @@ impl Store {
             })
             .collect()
     }
+
+    /// The organizations where this person is an active member, by name.
+    pub async fn memberships_of(&self, user_id: &str) -> Result<Vec<OrgRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT o.id, o.name FROM memberships m JOIN orgs o ON o.id = m.org_id
+             WHERE m.user_id = $1 AND m.status = 'active' AND o.deleted_at IS NULL ORDER BY o.name, o.id",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(OrgRecord {
+                    id: r.try_get("id")?,
+                    name: r.try_get("name")?,
+                })
+            })
+            .collect()
+    }
 }

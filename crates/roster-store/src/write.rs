@@ -319,11 +319,18 @@ async fn persist_row(
         .bind(org_id.to_owned())
         .bind(user_id.clone())
         .bind(to_ms(*expires_at)),
-        Row::UseSignInLink { token_hash } => sqlx::query(
-            "UPDATE sign_in_links SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL",
-        )
-        .bind(now)
-        .bind(token_hash.clone()),
+        Row::UseSignInLink { token_hash } => {
+            // Single use: of two concurrent uses, one finds it used.
+            let used = sqlx::query("UPDATE sign_in_links SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL")
+                .bind(now)
+                .bind(token_hash.clone())
+                .execute(&mut **tx)
+                .await?;
+            if used.rows_affected() != 1 {
+                return Err(StoreError::Conflict("this sign-in link was already used"));
+            }
+            return Ok(());
+        }
         Row::DeleteOrg => {
             sqlx::query("UPDATE tokens SET revoked_at = $1, revoked_reason = 'org_deleted' WHERE org_id = $2 AND revoked_at IS NULL")
                 .bind(now)

@@ -85,7 +85,7 @@ pub async fn list(
 
 #[derive(Deserialize)]
 pub struct Export {
-    format: Option<String>,
+    pub format: Option<String>,
 }
 
 const CSV_COLUMNS: [&str; 12] = [

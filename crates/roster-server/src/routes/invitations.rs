@@ -33,12 +33,12 @@ pub enum Emails {
 
 #[derive(Deserialize)]
 pub struct CreateBatch {
-    emails: Emails,
-    role: Role,
+    pub emails: Emails,
+    pub role: Role,
     #[serde(default)]
-    space_ids: Vec<String>,
-    duration: Option<IaDuration>,
-    message: Option<String>,
+    pub space_ids: Vec<String>,
+    pub duration: Option<IaDuration>,
+    pub message: Option<String>,
 }
 
 /// The link in an invitation email, with a fresh secret; only its hash is kept.

@@ -8,7 +8,8 @@ use axum::Json;
 use roster_core::capabilities::capabilities;
 use roster_core::manage::{self, authorize, target};
 use roster_core::{
-    Action, IaDuration, MemberStatus, OrgRole, OrgSnapshot, Resource, Role, RuleError, Timestamp,
+    Action, IaDuration, Member, MemberStatus, OrgRole, OrgSnapshot, Resource, Role, RuleError,
+    Timestamp,
 };
 use roster_store::{AuditDraft, Write};
 use serde::Deserialize;
@@ -25,29 +26,21 @@ use crate::views;
 
 #[derive(Deserialize, Default)]
 pub struct MemberFilter {
-    role: Option<String>,
-    status: Option<String>,
-    q: Option<String>,
+    pub role: Option<String>,
+    pub status: Option<String>,
+    pub q: Option<String>,
     #[serde(flatten)]
-    page: Page,
+    pub page: Page,
 }
 
-pub async fn list(
-    State(app): State<AppState>,
-    caller: Caller,
-    Path(org): Path<String>,
-    ApiQuery(filter): ApiQuery<MemberFilter>,
-) -> ApiResult<Json<Value>> {
-    let acting = caller.acting_in(&org)?;
-    let snap = app.snapshot(&org, None).await?;
-    let now = app.now();
-    authorize(
-        &snap,
-        acting.core(),
-        Action::MembersView,
-        Resource::Organization,
-        now,
-    )?;
+/// Members matching the filter, a page of them in id order, and the cursor
+/// of the next page. Expired Implementation Admins have left already.
+pub fn select<'s>(
+    snap: &'s OrgSnapshot,
+    filter: &MemberFilter,
+    limit: usize,
+    now: Timestamp,
+) -> ApiResult<(Vec<&'s Member>, Option<String>)> {
     let role = filter
         .role
         .as_deref()
@@ -74,8 +67,7 @@ pub async fn list(
         .map(str::trim)
         .filter(|q| !q.is_empty())
         .map(str::to_lowercase);
-    let limit = filter.page.limit()?;
-    let mut items: Vec<_> = snap
+    let mut items: Vec<&Member> = snap
         .members()
         .filter(|m| !m.ia_expired(now))
         .filter(|m| status.is_none_or(|s| m.status == s))
@@ -99,11 +91,29 @@ pub async fn list(
         .collect();
     items.sort_by(|a, b| a.user_id.cmp(&b.user_id));
     let next_cursor = (items.len() > limit).then(|| items[limit - 1].user_id.clone());
-    let items: Vec<Value> = items
-        .iter()
-        .take(limit)
-        .map(|m| views::member(&snap, m, now))
-        .collect();
+    items.truncate(limit);
+    Ok((items, next_cursor))
+}
+
+pub async fn list(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(org): Path<String>,
+    ApiQuery(filter): ApiQuery<MemberFilter>,
+) -> ApiResult<Json<Value>> {
+    let acting = caller.acting_in(&org)?;
+    let snap = app.snapshot(&org, None).await?;
+    let now = app.now();
+    authorize(
+        &snap,
+        acting.core(),
+        Action::MembersView,
+        Resource::Organization,
+        now,
+    )?;
+    let limit = filter.page.limit()?;
+    let (items, next_cursor) = select(&snap, &filter, limit, now)?;
+    let items: Vec<Value> = items.iter().map(|m| views::member(&snap, m, now)).collect();
     Ok(Json(json!({"items": items, "next_cursor": next_cursor})))
 }
 
@@ -160,8 +170,8 @@ async fn member_after(
 #[derive(Deserialize)]
 pub struct PatchMember {
     #[serde(default, deserialize_with = "present")]
-    org_role: Option<Option<OrgRole>>,
-    duration: Option<IaDuration>,
+    pub org_role: Option<Option<OrgRole>>,
+    pub duration: Option<IaDuration>,
 }
 
 pub async fn patch(
@@ -307,13 +317,7 @@ pub async fn remove(
 #[derive(Deserialize)]
 pub struct Confirm {
     #[serde(default)]
-    confirm: bool,
-}
-
-impl Confirm {
-    pub fn confirm(&self) -> bool {
-        self.confirm
-    }
+    pub confirm: bool,
 }
 
 pub async fn remove_implementation_admin(

@@ -257,7 +257,7 @@ pub async fn delete(
 
 #[derive(Deserialize)]
 pub struct Domains {
-    domains: Vec<String>,
+    pub domains: Vec<String>,
 }
 
 pub async fn put_domains(
@@ -324,9 +324,9 @@ pub async fn get_domains(
 
 #[derive(Deserialize)]
 pub struct IaSetting {
-    enabled: bool,
+    pub enabled: bool,
     #[serde(default)]
-    confirm: bool,
+    pub confirm: bool,
 }
 
 pub async fn put_ia_setting(

@@ -256,7 +256,7 @@ pub async fn members(
 
 #[derive(Deserialize)]
 pub struct SetRole {
-    role: SpaceRole,
+    pub role: SpaceRole,
 }
 
 pub async fn set_member(
@@ -313,11 +313,18 @@ pub async fn remove_member(
             ))
         })
         .await?;
-    Ok(with_revision(
+    let mut response = with_revision(
         StatusCode::OK,
         revision,
         json!({"retained_access": retained.map(|r| r.as_str())}),
-    ))
+    );
+    if let Some(role) = retained {
+        response.headers_mut().insert(
+            "x-roster-retained-access",
+            axum::http::HeaderValue::from_static(role.as_str()),
+        );
+    }
+    Ok(response)
 }
 
 pub async fn leave(
@@ -335,7 +342,7 @@ pub async fn leave(
     };
     let (_, revision) = app
         .write(&org, &acting, &request_id, |snap, now| {
-            let effects = manage::leave_space(snap, user, &space_id, body.confirm(), now)?;
+            let effects = manage::leave_space(snap, user, &space_id, body.confirm, now)?;
             Ok(Write::new(()).effects(effects).audit(
                 AuditDraft::new("member.left_space")
                     .target(user)

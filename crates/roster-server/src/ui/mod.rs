@@ -1,35 +1,69 @@
-//! Server-rendered pages. For now: accepting an invitation from the link
-//! in its email.
+//! The admin web UI (SPEC §14): server-rendered pages served by `roster
+//! serve`, assets embedded, usable without JavaScript. Every action calls
+//! the same handler, and so the same core rules and audit path, as the API.
+
+mod audit;
+mod invitations;
+mod kit;
+mod platform;
+pub mod session;
+mod settings;
+mod spaces;
+mod users;
+
+use axum::routing::{get, post};
+use axum::Router;
 
 use axum::extract::{Query, State};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::Response;
 use axum::Form;
+use maud::html;
 use serde::Deserialize;
 
 use crate::extract::RequestId;
 use crate::routes::invitations::accept_token;
 use crate::state::AppState;
 
-pub fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
-
-/// The page frame: a title and already-escaped content.
-pub fn page(title: &str, content: &str) -> Html<String> {
-    Html(format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-<title>{} · Roster</title><style>body{{font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;color:#1a1a1a}}\
-label{{display:block;margin:.8rem 0 .3rem}}input{{font:inherit;padding:.4rem;width:100%;box-sizing:border-box}}\
-button{{font:inherit;margin-top:1rem;padding:.5rem 1rem;background:#1d4ed8;color:#fff;border:0;border-radius:4px}}\
-button:focus,input:focus{{outline:3px solid #f59e0b;outline-offset:2px}}.error{{color:#b91c1c}}</style></head>\
-<body><main><h1>{}</h1>\n{content}\n</main></body></html>\n",
-        escape(title),
-        escape(title)
-    ))
+/// The UI's routes, merged into the server's router.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/invitations/accept", get(accept_form).post(accept_submit))
+        .route("/ui/assets/roster.css", get(kit::css))
+        .route("/ui/assets/roster.js", get(kit::js))
+        .route("/ui", get(session::home))
+        .route(
+            "/ui/sign-in",
+            get(session::sign_in_page).post(session::request_link),
+        )
+        .route(
+            "/ui/sign-in/link",
+            get(session::link_page).post(session::use_link),
+        )
+        .route("/ui/sign-out", post(session::sign_out))
+        .route("/ui/users", get(users::page))
+        .route("/ui/users/invite", post(users::invite))
+        .route("/ui/users/{user}/role", post(users::change_role))
+        .route("/ui/users/{user}/{action}", post(users::member_action))
+        .route("/ui/invitations", get(invitations::page))
+        .route("/ui/invitations/{id}/{action}", post(invitations::act))
+        .route("/ui/settings", get(settings::page))
+        .route("/ui/settings/implementation-admin", post(settings::toggle))
+        .route("/ui/spaces", get(spaces::list))
+        .route("/ui/spaces/{space}", get(spaces::members))
+        .route("/ui/spaces/{space}/members", post(spaces::add))
+        .route(
+            "/ui/spaces/{space}/members/{user}/remove",
+            post(spaces::remove),
+        )
+        .route("/ui/audit", get(audit::page))
+        .route("/ui/audit/export", get(audit::export))
+        .route("/ui/platform", get(platform::page))
+        .route(
+            "/ui/platform/sign-in",
+            get(platform::sign_in_page).post(platform::sign_in),
+        )
+        .route("/ui/platform/allowlist", post(platform::save_allowlist))
+        .route("/ui/platform/review/{org}/{user}", post(platform::review))
 }
 
 #[derive(Deserialize)]
@@ -37,18 +71,18 @@ pub struct TokenQuery {
     token: Option<String>,
 }
 
-pub async fn accept_form(Query(q): Query<TokenQuery>) -> Html<String> {
-    let token = q.token.unwrap_or_default();
-    page(
+pub async fn accept_form(Query(q): Query<TokenQuery>) -> Response {
+    kit::render(kit::bare(
         "Accept your invitation",
-        &format!(
-            "<form method=\"post\" action=\"/invitations/accept\">\
-<input type=\"hidden\" name=\"token\" value=\"{}\">\
-<label for=\"name\">Your name</label><input id=\"name\" name=\"name\" autocomplete=\"name\">\
-<button type=\"submit\">Accept invitation</button></form>",
-            escape(&token)
-        ),
-    )
+        html! {
+            form method="post" action="/invitations/accept" {
+                input type="hidden" name="token" value=(q.token.unwrap_or_default());
+                label for="name" { "Your name" }
+                input #name type="text" name="name" autocomplete="name";
+                p { button type="submit" { "Accept invitation" } }
+            }
+        },
+    ))
 }
 
 #[derive(Deserialize)]
@@ -72,25 +106,20 @@ pub async fn accept_submit(
                 .flatten()
                 .map(|s| s.name.clone())
                 .unwrap_or_default();
-            page(
+            kit::render(kit::bare(
                 "You're in",
-                &format!(
-                    "<p>You joined <strong>{}</strong> on Roster.</p>",
-                    escape(&name)
-                ),
-            )
-            .into_response()
+                html! {
+                    p { "You joined " strong { (name) } " on Roster." }
+                    p { a href="/ui/sign-in" { "Sign in to the Admin Area" } }
+                },
+            ))
         }
-        Err(e) => (
+        Err(e) => kit::render_with(
             e.status,
-            page(
+            kit::bare(
                 "This invitation cannot be accepted",
-                &format!(
-                    "<p class=\"error\" role=\"alert\">{}</p>",
-                    escape(&e.detail)
-                ),
+                html! { p.error role="alert" { (e.detail) } },
             ),
-        )
-            .into_response(),
+        ),
     }
 }

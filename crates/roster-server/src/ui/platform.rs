@@ -1,0 +1,260 @@
+//! The platform operator's page: Implementation Admin domain allowlists and
+//! Forever assignments to review. Signed in with the platform key; the
+//! session secret is stored only as a hash.
+
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::Response;
+use axum::Form;
+use chrono::Duration;
+use maud::html;
+use serde::Deserialize;
+use subtle::ConstantTimeEq;
+
+use super::kit::{self, error, notice};
+use crate::auth::Caller;
+use crate::extract::{ApiJson, RequestId};
+use crate::routes::{orgs, platform};
+use crate::secrets;
+use crate::state::AppState;
+
+const COOKIE: &str = "roster_platform";
+
+pub struct Operator {
+    csrf: String,
+}
+
+impl Operator {
+    fn check(&self, submitted: &str) -> Result<(), Response> {
+        if bool::from(submitted.as_bytes().ct_eq(self.csrf.as_bytes())) {
+            Ok(())
+        } else {
+            Err(kit::render_with(
+                StatusCode::FORBIDDEN,
+                kit::bare(
+                    "Request refused",
+                    html! { p.error role="alert" { "This form was not sent from Roster. Nothing was changed." } },
+                ),
+            ))
+        }
+    }
+}
+
+fn meta_key(secret: &str) -> String {
+    format!("platform_session:{}", secrets::hash(secret))
+}
+
+impl FromRequestParts<AppState> for Operator {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Operator, Response> {
+        let to_sign_in = || kit::see_other("/ui/platform/sign-in");
+        let secret = parts
+            .headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|p| p.trim().split_once('='))
+            .find(|(k, _)| *k == COOKIE)
+            .map(|(_, v)| v.to_owned())
+            .ok_or_else(to_sign_in)?;
+        let until = app
+            .store
+            .meta(&meta_key(&secret))
+            .await
+            .ok()
+            .flatten()
+            .and_then(|v| v.parse::<i64>().ok())
+            .ok_or_else(to_sign_in)?;
+        if until <= app.now().timestamp_millis() {
+            return Err(to_sign_in());
+        }
+        Ok(Operator {
+            csrf: secrets::hash(&format!("csrf:{secret}")),
+        })
+    }
+}
+
+pub async fn sign_in_page() -> Response {
+    kit::render(kit::bare(
+        "Platform operator",
+        html! {
+            form method="post" action="/ui/platform/sign-in" {
+                label for="key" { "Platform key" }
+                input #key type="password" name="key" required autocomplete="off";
+                p { button type="submit" { "Sign in" } }
+            }
+        },
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct KeyForm {
+    key: String,
+}
+
+pub async fn sign_in(State(app): State<AppState>, Form(form): Form<KeyForm>) -> Response {
+    if !secrets::matches(form.key.trim(), &app.platform_key_hash) {
+        return kit::render_with(
+            StatusCode::UNAUTHORIZED,
+            kit::bare(
+                "Platform operator",
+                html! {
+                    p.error role="alert" { "That is not the platform key." }
+                    p { a href="/ui/platform/sign-in" { "Try again" } }
+                },
+            ),
+        );
+    }
+    let secret = secrets::random_secret();
+    let until = (app.now() + Duration::hours(8)).timestamp_millis();
+    if app
+        .store
+        .set_meta(&meta_key(&secret), &until.to_string())
+        .await
+        .is_err()
+    {
+        return kit::render_with(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            kit::bare(
+                "Platform operator",
+                error(Some("Could not start a session.")),
+            ),
+        );
+    }
+    let mut response = kit::see_other("/ui/platform");
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "{COOKIE}={secret}; Path=/ui/platform; HttpOnly; SameSite=Strict; Max-Age=28800"
+    )) {
+        response.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    response
+}
+
+#[derive(Deserialize, Default)]
+pub struct PageQuery {
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+pub async fn page(
+    State(app): State<AppState>,
+    operator: Operator,
+    Query(q): Query<PageQuery>,
+) -> Response {
+    let assignments = app
+        .store
+        .forever_implementation_admins()
+        .await
+        .unwrap_or_default();
+    let now = app.now();
+    let csrf = html! { input type="hidden" name="csrf" value=(operator.csrf); };
+    kit::render(kit::bare(
+        "Platform operator",
+        html! {
+            (notice(q.notice.as_deref()))
+            (error(q.error.as_deref()))
+            section aria-labelledby="allowlist-heading" {
+                h2 #allowlist-heading { "Implementation Admin domain allowlist" }
+                form method="post" action="/ui/platform/allowlist" {
+                    (csrf)
+                    label for="allow-org" { "Organization id" }
+                    input #allow-org type="text" name="org_id" required;
+                    label for="allow-domains" { "Allowed domains" }
+                    p.hint #allow-domains-hint { "One per line or comma separated: example.com, or *.example.com for its subdomains. Replaces the list." }
+                    textarea #allow-domains name="domains" aria-describedby="allow-domains-hint" {}
+                    p { button type="submit" { "Save allowlist" } }
+                }
+            }
+            section aria-labelledby="forever-heading" {
+                h2 #forever-heading { "Forever Implementation Admins to review" }
+                @if assignments.is_empty() { p { "None." } } @else {
+                    table #forever {
+                        thead { tr { th { "Organization" } th { "Email" } th { "Since" } th { "Days" } th { "Last reviewed" } th { span.sr { "Actions" } } } }
+                        tbody {
+                            @for a in &assignments {
+                                tr {
+                                    td { (a.org_id) } td { (a.email) } td { (kit::date(a.since)) } td { ((now - a.since).num_days()) }
+                                    td { (a.last_reviewed_at.map(kit::date).unwrap_or_else(|| "never".into())) }
+                                    td {
+                                        form method="post" action={ "/ui/platform/review/" (a.org_id) "/" (a.user_id) } {
+                                            (csrf)
+                                            button.secondary type="submit" aria-label={ "Record a review of " (a.email) } { "Record review" }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct AllowlistForm {
+    #[serde(default)]
+    csrf: String,
+    org_id: String,
+    #[serde(default)]
+    domains: String,
+}
+
+pub async fn save_allowlist(
+    State(app): State<AppState>,
+    request_id: RequestId,
+    operator: Operator,
+    Form(form): Form<AllowlistForm>,
+) -> Response {
+    if let Err(refused) = operator.check(&form.csrf) {
+        return refused;
+    }
+    let domains = roster_core::email::split_email_list(&form.domains)
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    let org = form.org_id.trim().to_owned();
+    match orgs::put_domains(
+        State(app),
+        Caller::Platform,
+        request_id,
+        Path(org),
+        ApiJson(orgs::Domains { domains }),
+    )
+    .await
+    {
+        Ok(_) => kit::see_other("/ui/platform?notice=Allowlist+saved"),
+        Err(e) => kit::see_other(&format!(
+            "/ui/platform?error={}",
+            urlencoding::encode(&e.detail)
+        )),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn review(
+    State(app): State<AppState>,
+    request_id: RequestId,
+    operator: Operator,
+    Path((org, user)): Path<(String, String)>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if let Err(refused) = operator.check(&form.csrf) {
+        return refused;
+    }
+    match platform::review(State(app), Caller::Platform, request_id, Path((org, user))).await {
+        Ok(_) => kit::see_other("/ui/platform?notice=Review+recorded"),
+        Err(e) => kit::see_other(&format!(
+            "/ui/platform?error={}",
+            urlencoding::encode(&e.detail)
+        )),
+    }
+}

@@ -1,0 +1,272 @@
+//! Programs, and Program › Members: space roles, adding an existing member,
+//! and the inherited-access message (seed `002_…`: "Has not been removed").
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::Form;
+use maud::html;
+use roster_core::capabilities::SpaceView;
+use roster_core::manage::authorize_space_roles;
+use roster_core::{Action, Resource, SpaceRole};
+use serde::Deserialize;
+
+use super::kit::{self, badge, dialog, error, notice};
+use super::session::Viewer;
+use super::users::ConfirmForm;
+use crate::extract::{ApiJson, RequestId};
+use crate::routes::spaces;
+use crate::state::AppState;
+
+pub async fn list(viewer: Viewer) -> Response {
+    let content = html! {
+        @if viewer.caps.spaces.is_empty() {
+            p { "You are not in any program yet." }
+        } @else {
+            table #programs {
+                thead { tr { th { "Program" } th { "Your view" } } }
+                tbody {
+                    @for s in &viewer.caps.spaces {
+                        tr {
+                            td { a href={ "/ui/spaces/" (s.space_id) } { (viewer.snap.space(&s.space_id).map(|x| x.name.as_str()).unwrap_or_default()) } }
+                            td { (match s.view { SpaceView::Admin => "Admin", SpaceView::Facilitator => "Facilitator", SpaceView::Participant => "Participant", SpaceView::Sponsor => "Sponsor" }) }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    kit::render(kit::page(&viewer, "programs", "Programs", content))
+}
+
+#[derive(Deserialize, Default)]
+pub struct SpaceQuery {
+    notice: Option<String>,
+    modal: Option<String>,
+    user: Option<String>,
+}
+
+pub async fn members(
+    viewer: Viewer,
+    Path(space): Path<String>,
+    Query(q): Query<SpaceQuery>,
+) -> Response {
+    render(&viewer, &space, &q, None, StatusCode::OK)
+}
+
+fn render(
+    viewer: &Viewer,
+    space_id: &str,
+    q: &SpaceQuery,
+    problem: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let Some(space) = viewer.snap.space(space_id) else {
+        return kit::render_with(
+            StatusCode::NOT_FOUND,
+            kit::page(viewer, "programs", "Program not found", html! {}),
+        );
+    };
+    let acting = viewer.acting();
+    let sees = roster_core::manage::authorize(
+        &viewer.snap,
+        acting.core(),
+        Action::MembersView,
+        Resource::Space(space_id),
+        viewer.now,
+    )
+    .is_ok();
+    if !sees {
+        return kit::render_with(
+            StatusCode::FORBIDDEN,
+            kit::page(
+                viewer,
+                "programs",
+                "Not available",
+                html! { p { "You cannot see this program's members." } },
+            ),
+        );
+    }
+    let manages = authorize_space_roles(&viewer.snap, acting.core(), space_id, viewer.now).is_ok();
+    let mut rows: Vec<_> = viewer
+        .snap
+        .members()
+        .filter(|m| m.is_active() && !m.ia_expired(viewer.now))
+        .filter_map(|m| {
+            match (
+                viewer.snap.space_role(m, space_id),
+                m.effective_org_role(viewer.now),
+            ) {
+                (Some(role), _) => Some((m, Some(role), None)),
+                (None, Some(org_role)) => Some((m, None, Some(org_role))),
+                (None, None) => None,
+            }
+        })
+        .collect();
+    rows.sort_by(|a, b| a.0.name.cmp(&b.0.name));
+    let addable: Vec<_> = viewer
+        .snap
+        .members()
+        .filter(|m| m.is_active() && viewer.snap.space_role(m, space_id).is_none())
+        .collect();
+    let back = format!("/ui/spaces/{space_id}");
+    let title = format!("{} › Members", space.name);
+    let content = html! {
+        (notice(q.notice.as_deref()))
+        @if q.modal.is_none() { (error(problem.as_deref())) }
+        table #space-members {
+            thead { tr { th { "Name" } th { "Email" } th { "Role in this program" } th { span.sr { "Actions" } } } }
+            tbody {
+                @for (m, role, via) in &rows {
+                    tr data-user=(m.user_id) {
+                        td { (m.name) }
+                        td { (m.email.as_str()) }
+                        td {
+                            @if let Some(role) = role { (badge("space", role.label())) }
+                            @if let Some(org_role) = via { (badge(org_role.as_str(), org_role.label())) span.hint { " (through their organization role)" } }
+                        }
+                        td {
+                            @if manages {
+                                a href={ (back) "?modal=remove&user=" (m.user_id) } aria-label={ "Remove " (m.name) " from this program" } { "Remove" }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if manages && !addable.is_empty() {
+            section aria-labelledby="add-heading" {
+                h2 #add-heading { "Add an existing member" }
+                form method="post" action={ (back) "/members" } {
+                    (viewer.csrf_field())
+                    label for="add-user" { "Member" }
+                    select #add-user name="user_id" {
+                        @for m in &addable { option value=(m.user_id) { (m.name) " (" (m.email.as_str()) ")" } }
+                    }
+                    label for="add-role" { "Role" }
+                    select #add-role name="role" {
+                        @for r in SpaceRole::ALL { option value=(r.as_str()) { (r.label()) } }
+                    }
+                    p { button type="submit" { "Add to program" } }
+                }
+            }
+        }
+        @if let (Some("remove"), Some(m)) = (q.modal.as_deref(), q.user.as_deref().and_then(|u| viewer.snap.member(u))) {
+            (dialog("remove-dialog", &format!("Remove {} from {}?", m.name, space.name), &back, html! {
+                form method="post" action={ (back) "/members/" (m.user_id) "/remove" } {
+                    (viewer.csrf_field())
+                    (error(problem.as_deref()))
+                    p { "Their role in this program is removed. Access they have through an organization role stays." }
+                    p { button.danger type="submit" { "Remove" } }
+                }
+            }))
+        }
+    };
+    kit::render_with(status, kit::page(viewer, "programs", &title, content))
+}
+
+#[derive(Deserialize)]
+pub struct AddForm {
+    #[serde(default)]
+    csrf: String,
+    user_id: String,
+    role: String,
+}
+
+pub async fn add(
+    State(app): State<AppState>,
+    request_id: RequestId,
+    viewer: Viewer,
+    Path(space): Path<String>,
+    Form(form): Form<AddForm>,
+) -> Response {
+    if let Err(refused) = viewer.check_csrf(&form.csrf) {
+        return refused;
+    }
+    let q = SpaceQuery::default();
+    let Ok(role) = form.role.parse::<SpaceRole>() else {
+        return render(
+            &viewer,
+            &space,
+            &q,
+            Some("Choose a role.".into()),
+            StatusCode::BAD_REQUEST,
+        );
+    };
+    let path = Path((viewer.org_id.clone(), space.clone(), form.user_id.clone()));
+    match spaces::set_member(
+        State(app),
+        viewer.caller(),
+        request_id,
+        path,
+        ApiJson(spaces::SetRole { role }),
+    )
+    .await
+    {
+        Ok(_) => kit::see_other(&format!("/ui/spaces/{space}?notice=Added+to+the+program")),
+        Err(e) => render(&viewer, &space, &q, Some(e.detail.clone()), e.status),
+    }
+}
+
+pub async fn remove(
+    State(app): State<AppState>,
+    request_id: RequestId,
+    viewer: Viewer,
+    Path((space, user)): Path<(String, String)>,
+    Form(form): Form<ConfirmForm>,
+) -> Response {
+    if let Err(refused) = viewer.check_csrf(form.csrf()) {
+        return refused;
+    }
+    let name = viewer
+        .snap
+        .member(&user)
+        .map(|m| m.name.clone())
+        .unwrap_or_default();
+    let path = Path((viewer.org_id.clone(), space.clone(), user.clone()));
+    match spaces::remove_member(State(app), viewer.caller(), request_id, path).await {
+        Ok(response) => {
+            let retained = response
+                .headers()
+                .get("x-roster-retained-access")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            let text = match retained {
+                Some(role) => format!(
+                    "Removed their program role. {name} keeps access through their {role} role."
+                ),
+                None => "Removed from the program.".to_owned(),
+            };
+            kit::see_other(&format!(
+                "/ui/spaces/{space}?notice={}",
+                urlencoding::encode(&text)
+            ))
+        }
+        Err(e) if e.code == "inherited_access" => {
+            let role = e
+                .extra
+                .get("org_role")
+                .and_then(|r| r.as_str())
+                .unwrap_or("organization");
+            let text = format!(
+                "Has not been removed: {name} reaches this program through their {} role. Change that role in Admin Area › Users instead.",
+                role.replace('_', " ")
+            );
+            render(
+                &viewer,
+                &space,
+                &SpaceQuery::default(),
+                Some(text),
+                e.status,
+            )
+        }
+        Err(e) => {
+            let q = SpaceQuery {
+                modal: Some("remove".into()),
+                user: Some(user),
+                notice: None,
+            };
+            render(&viewer, &space, &q, Some(e.detail.clone()), e.status)
+        }
+    }
+}
