@@ -180,9 +180,10 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(ops::openapi))
         .route("/docs", get(ops::docs))
         .route(
-            "/invitations/accept",
-            get(crate::ui::accept_form).post(crate::ui::accept_submit),
-        );
+            "/v1/orgs/{org}/members/{user}/sign-in-link",
+            post(crate::ui::session::platform_link),
+        )
+        .merge(crate::ui::routes());
     api.fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))

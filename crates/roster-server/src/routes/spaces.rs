@@ -19,7 +19,7 @@ use crate::state::{Acting, AppState};
 
 #[derive(Deserialize)]
 pub struct SpaceBody {
-    name: String,
+    pub name: String,
 }
 
 fn space_json(space: &Space) -> Value {

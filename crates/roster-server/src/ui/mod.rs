@@ -48,7 +48,7 @@ pub fn routes() -> Router<AppState> {
         .route("/ui/invitations/{id}/{action}", post(invitations::act))
         .route("/ui/settings", get(settings::page))
         .route("/ui/settings/implementation-admin", post(settings::toggle))
-        .route("/ui/spaces", get(spaces::list))
+        .route("/ui/spaces", get(spaces::list).post(spaces::create))
         .route("/ui/spaces/{space}", get(spaces::members))
         .route("/ui/spaces/{space}/members", post(spaces::add))
         .route(

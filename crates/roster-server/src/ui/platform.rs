@@ -181,7 +181,7 @@ pub async fn page(
                                     td {
                                         form method="post" action={ "/ui/platform/review/" (a.org_id) "/" (a.user_id) } {
                                             (csrf)
-                                            button.secondary type="submit" aria-label={ "Record a review of " (a.email) } { "Record review" }
+                                            button.secondary type="submit" aria-label={ "Record review of " (a.email) } { "Record review" }
                                         }
                                     }
                                 }

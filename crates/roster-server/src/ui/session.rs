@@ -64,7 +64,7 @@ impl Viewer {
     pub fn sees(&self, section: &str) -> bool {
         match section {
             "invitations" => self.may(Action::MembersInvite),
-            "programs" => !self.caps.spaces.is_empty(),
+            "programs" => !self.caps.spaces.is_empty() || self.may(Action::SpacesCreate),
             other => self.caps.sections.contains(&other),
         }
     }

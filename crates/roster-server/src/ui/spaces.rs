@@ -18,8 +18,34 @@ use crate::extract::{ApiJson, RequestId};
 use crate::routes::spaces;
 use crate::state::AppState;
 
-pub async fn list(viewer: Viewer) -> Response {
+#[derive(Deserialize, Default)]
+pub struct ListQuery {
+    notice: Option<String>,
+}
+
+pub async fn list(viewer: Viewer, Query(q): Query<ListQuery>) -> Response {
+    render_list(&viewer, q.notice.as_deref(), None, StatusCode::OK)
+}
+
+fn render_list(
+    viewer: &Viewer,
+    done: Option<&str>,
+    problem: Option<&str>,
+    status: StatusCode,
+) -> Response {
     let content = html! {
+        (notice(done))
+        @if viewer.may(Action::SpacesCreate) {
+            form.filters method="post" action="/ui/spaces" {
+                (viewer.csrf_field())
+                div {
+                    label for="space-name" { "New program" }
+                    input #space-name type="text" name="name" required;
+                }
+                button type="submit" { "Create program" }
+            }
+            (error(problem))
+        }
         @if viewer.caps.spaces.is_empty() {
             p { "You are not in any program yet." }
         } @else {
@@ -36,7 +62,38 @@ pub async fn list(viewer: Viewer) -> Response {
             }
         }
     };
-    kit::render(kit::page(&viewer, "programs", "Programs", content))
+    kit::render_with(status, kit::page(viewer, "programs", "Programs", content))
+}
+
+#[derive(Deserialize)]
+pub struct CreateForm {
+    #[serde(default)]
+    csrf: String,
+    name: String,
+}
+
+pub async fn create(
+    State(app): State<AppState>,
+    request_id: RequestId,
+    viewer: Viewer,
+    Form(form): Form<CreateForm>,
+) -> Response {
+    if let Err(refused) = viewer.check_csrf(&form.csrf) {
+        return refused;
+    }
+    let body = spaces::SpaceBody { name: form.name };
+    match spaces::create(
+        State(app),
+        viewer.caller(),
+        request_id,
+        Path(viewer.org_id.clone()),
+        ApiJson(body),
+    )
+    .await
+    {
+        Ok(_) => kit::see_other("/ui/spaces?notice=Program+created"),
+        Err(e) => render_list(&viewer, None, Some(&e.detail), e.status),
+    }
 }
 
 #[derive(Deserialize, Default)]

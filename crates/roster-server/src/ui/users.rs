@@ -335,8 +335,21 @@ fn modal(viewer: &Viewer, q: &UsersQuery, form: &FormState, back: &str) -> Marku
 
 fn invite_modal(viewer: &Viewer, form: &FormState, back: &str) -> Markup {
     let (roles, spaces) = grantable_roles(viewer);
+    // The default is the least powerful role on offer, never Owner.
+    let least = [
+        "participant",
+        "facilitator",
+        "program_admin",
+        "sponsor",
+        "admin",
+        "implementation_admin",
+        "owner",
+    ];
     let chosen = if form.role.is_empty() {
-        "participant"
+        least
+            .into_iter()
+            .find(|r| roles.iter().any(|role| role.as_str() == *r))
+            .unwrap_or_default()
     } else {
         form.role.as_str()
     };

@@ -1,0 +1,334 @@
+//! Invariants under concurrent writers (SPEC §3, §4, §13): real parallel
+//! HTTP requests against the real server, released together by a barrier,
+//! on SQLite and on PostgreSQL. Each scenario is repeated `ROUNDS` (20)
+//! times so that an unserialized read-check-write shows up.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{Answer, TestApp, KEY};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use tokio::sync::Barrier;
+
+/// How many times each race is run.
+const ROUNDS: usize = 20;
+
+/// One request of a race: method, path, acting user (none: the platform), body.
+struct Call {
+    method: Method,
+    path: String,
+    actor: Option<String>,
+    body: Option<Value>,
+}
+
+fn call(method: Method, path: String, actor: Option<&str>, body: Option<Value>) -> Call {
+    Call {
+        method,
+        path,
+        actor: actor.map(str::to_owned),
+        body,
+    }
+}
+
+/// Sends every call from its own task, all released at the same instant;
+/// answers in the order given.
+async fn at_once(app: &TestApp, calls: Vec<Call>) -> Vec<Answer> {
+    let barrier = Arc::new(Barrier::new(calls.len()));
+    let tasks: Vec<_> = calls
+        .into_iter()
+        .map(|c| {
+            let mut req = app
+                .client
+                .request(c.method, format!("{}{}", app.base, c.path))
+                .bearer_auth(KEY);
+            if let Some(actor) = c.actor {
+                req = req.header("X-Roster-Actor", actor);
+            }
+            if let Some(body) = c.body {
+                req = req.json(&body);
+            }
+            let barrier = barrier.clone();
+            tokio::spawn(async move {
+                barrier.wait().await;
+                common::answer(req.send().await.unwrap()).await
+            })
+        })
+        .collect();
+    let mut answers = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        answers.push(task.await.unwrap());
+    }
+    answers
+}
+
+async fn ok(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    actor: Option<&str>,
+    body: Option<Value>,
+) -> Value {
+    let a = app.call(method.clone(), path, actor, body).await;
+    assert!(
+        a.status.is_success(),
+        "{method} {path}: {} {:?}",
+        a.status,
+        a.body
+    );
+    a.body
+}
+
+async fn active_owners(app: &TestApp, org: &str) -> Vec<String> {
+    let a = app
+        .get(
+            &format!("/v1/orgs/{org}/members?role=owner&status=active&limit=500"),
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    a.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["user_id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn seats(app: &TestApp, org: &str) -> Value {
+    ok(
+        app,
+        Method::GET,
+        &format!("/v1/orgs/{org}/seats"),
+        None,
+        None,
+    )
+    .await
+}
+
+fn summary(answers: &[Answer]) -> Vec<String> {
+    answers
+        .iter()
+        .map(|a| format!("{} {}", a.status.as_u16(), a.code()))
+        .collect()
+}
+
+on_both_backends! {
+    async fn two_owners_demoting_each_other_at_the_same_instant_always_leave_exactly_one_owner(app) {
+        let (org, a) = app.create_org("Duel", "duel-a@race.test", None).await;
+        let b = app.add_member(&org, &a, "duel-b@race.test", "owner", &[], None).await;
+        let member = |u: &str| format!("/v1/orgs/{org}/members/{u}");
+        let mut loser_codes = Vec::new();
+        for round in 0..ROUNDS {
+            // Alternate which request is sent first.
+            let (first, second) = if round % 2 == 0 { (&a, &b) } else { (&b, &a) };
+            let answers = at_once(&app, vec![
+                call(Method::PATCH, member(second), Some(first), Some(json!({"org_role": "admin"}))),
+                call(Method::PATCH, member(first), Some(second), Some(json!({"org_role": "admin"}))),
+            ]).await;
+            let won: Vec<usize> = (0..2).filter(|i| answers[*i].status == StatusCode::OK).collect();
+            assert_eq!(won.len(), 1, "round {round}: exactly one demotion succeeds: {:?}", summary(&answers));
+            let loser = &answers[1 - won[0]];
+            // The loser is refused: it is the last Owner (409 last_owner), or,
+            // when the winner went first, it is no Owner any more (403).
+            assert!(
+                matches!((loser.status, loser.code()), (StatusCode::CONFLICT, "last_owner") | (StatusCode::FORBIDDEN, "forbidden")),
+                "round {round}: {:?}", loser.body
+            );
+            loser_codes.push(loser.code().to_owned());
+            let winner = if won[0] == 0 { first } else { second };
+            let demoted = if won[0] == 0 { second } else { first };
+            assert_eq!(active_owners(&app, &org).await, vec![winner.clone()], "round {round}: exactly one active Owner");
+            // Back to two Owners for the next round.
+            ok(&app, Method::PATCH, &member(demoted), Some(winner), Some(json!({"org_role": "owner"}))).await;
+        }
+        println!("losers answered: {loser_codes:?}");
+        app.stop().await;
+    }
+
+    async fn two_owners_leaving_at_the_same_instant_leave_one_owner_and_the_other_gets_last_owner(app) {
+        for round in 0..ROUNDS {
+            let (org, a) = app.create_org("Exit", &format!("exit-a{round}@race.test"), None).await;
+            let b = app.add_member(&org, &a, &format!("exit-b{round}@race.test"), "owner", &[], None).await;
+            let answers = at_once(&app, vec![
+                call(Method::DELETE, format!("/v1/orgs/{org}/members/{a}"), Some(&a), None),
+                call(Method::DELETE, format!("/v1/orgs/{org}/members/{b}"), Some(&b), None),
+            ]).await;
+            let mut codes = summary(&answers);
+            codes.sort();
+            assert_eq!(codes, ["204 ", "409 last_owner"], "round {round}");
+            let owners = active_owners(&app, &org).await;
+            assert_eq!(owners.len(), 1, "round {round}: {owners:?}");
+            let stayed = if answers[0].status == StatusCode::CONFLICT { &a } else { &b };
+            assert_eq!(&owners[0], stayed, "round {round}");
+        }
+        app.stop().await;
+    }
+
+    async fn concurrent_invitations_never_take_seats_past_the_limit(app) {
+        // 8 invitations of seat-using roles race for the 3 free seats of a
+        // 4-seat organization (its Owner holds the fourth).
+        const RACERS: usize = 8;
+        const FREE: usize = 3;
+        for round in 0..ROUNDS {
+            let (org, owner) = app.create_org("Seats", &format!("seats-owner{round}@race.test"), Some(4)).await;
+            let space = app.create_space(&org, &owner, "Cohort").await;
+            let calls = (0..RACERS)
+                .map(|i| {
+                    let email = format!("seat{round}-{i}@race.test");
+                    let body = match i % 4 {
+                        0 => json!({"emails": [email], "role": "facilitator", "space_ids": [space]}),
+                        1 => json!({"emails": [email], "role": "program_admin", "space_ids": [space]}),
+                        2 => json!({"emails": [email], "role": "sponsor", "space_ids": [space]}),
+                        _ => json!({"emails": [email], "role": "admin"}),
+                    };
+                    call(Method::POST, format!("/v1/orgs/{org}/invitations"), Some(&owner), Some(body))
+                })
+                .collect();
+            let answers = at_once(&app, calls).await;
+            let created = answers.iter().filter(|a| a.status == StatusCode::CREATED).count();
+            let refused = answers
+                .iter()
+                .filter(|a| (a.status, a.code()) == (StatusCode::CONFLICT, "seat_limit_reached"))
+                .count();
+            assert_eq!((created, refused), (FREE, RACERS - FREE), "round {round}: {:?}", summary(&answers));
+            let s = seats(&app, &org).await;
+            let (used, reserved) = (s["used"].as_u64().unwrap(), s["reserved"].as_u64().unwrap());
+            assert!(used + reserved <= 4, "round {round}: over the limit: {s}");
+            assert_eq!((used, reserved, s["available"].as_u64()), (1, FREE as u64, Some(0)), "round {round}: {s}");
+            let pending = ok(&app, Method::GET, &format!("/v1/orgs/{org}/invitations?status=pending"), None, None).await;
+            assert_eq!(pending["items"].as_array().unwrap().len(), FREE, "round {round}");
+        }
+        app.stop().await;
+    }
+
+    async fn concurrent_promotions_and_invitations_share_the_last_seats_exactly(app) {
+        // Four participants (no seat) promoted to facilitator and four
+        // facilitator invitations, all at once, for 3 free seats.
+        const FREE: usize = 3;
+        let (org, owner) = app.create_org("Mixed", "mixed-owner@race.test", Some(1 + FREE as u32)).await;
+        let space = app.create_space(&org, &owner, "Cohort").await;
+        let mut participants = Vec::new();
+        for i in 0..4 {
+            participants.push(app.add_member(&org, &owner, &format!("mixed-p{i}@race.test"), "participant", &[&space], None).await);
+        }
+        let o = format!("/v1/orgs/{org}");
+        for round in 0..ROUNDS {
+            let mut calls: Vec<Call> = participants
+                .iter()
+                .map(|p| call(Method::PUT, format!("{o}/spaces/{space}/members/{p}"), Some(&owner), Some(json!({"role": "facilitator"}))))
+                .collect();
+            for i in 0..4 {
+                calls.push(call(
+                    Method::POST,
+                    format!("{o}/invitations"),
+                    Some(&owner),
+                    Some(json!({"emails": [format!("mixed{round}-{i}@race.test")], "role": "facilitator", "space_ids": [space]})),
+                ));
+            }
+            let answers = at_once(&app, calls).await;
+            let succeeded = answers.iter().filter(|a| a.status.is_success()).count();
+            let refused = answers
+                .iter()
+                .filter(|a| (a.status, a.code()) == (StatusCode::CONFLICT, "seat_limit_reached"))
+                .count();
+            assert_eq!((succeeded, refused), (FREE, 8 - FREE), "round {round}: {:?}", summary(&answers));
+            let s = seats(&app, &org).await;
+            let (used, reserved) = (s["used"].as_u64().unwrap(), s["reserved"].as_u64().unwrap());
+            assert_eq!(used + reserved, 1 + FREE as u64, "round {round}: exactly full, never over: {s}");
+
+            // Free the seats again: promoted people back to participant,
+            // pending invitations revoked.
+            for p in &participants {
+                ok(&app, Method::PUT, &format!("{o}/spaces/{space}/members/{p}"), Some(&owner), Some(json!({"role": "participant"}))).await;
+            }
+            let pending = ok(&app, Method::GET, &format!("{o}/invitations?status=pending&limit=500"), None, None).await;
+            for inv in pending["items"].as_array().unwrap() {
+                ok(&app, Method::DELETE, &format!("{o}/invitations/{}", inv["id"].as_str().unwrap()), Some(&owner), None).await;
+            }
+            let s = seats(&app, &org).await;
+            assert_eq!((s["used"].as_u64(), s["reserved"].as_u64()), (Some(1), Some(0)), "round {round}: reset: {s}");
+        }
+        app.stop().await;
+    }
+
+    async fn concurrent_space_role_changes_for_one_person_leave_exactly_one_role(app) {
+        let (org, owner) = app.create_org("Roles", "roles-owner@race.test", None).await;
+        let space = app.create_space(&org, &owner, "Cohort").await;
+        let user = app.add_member(&org, &owner, "roles-user@race.test", "participant", &[&space], None).await;
+        let o = format!("/v1/orgs/{org}");
+        let roles = ["program_admin", "facilitator", "participant", "sponsor"];
+        for round in 0..ROUNDS {
+            // Rotate the order the four requests are sent in.
+            let calls = (0..roles.len())
+                .map(|i| {
+                    let role = roles[(i + round) % roles.len()];
+                    call(Method::PUT, format!("{o}/spaces/{space}/members/{user}"), Some(&owner), Some(json!({"role": role})))
+                })
+                .collect();
+            let answers = at_once(&app, calls).await;
+            assert!(answers.iter().all(|a| a.status == StatusCode::OK), "round {round}: {:?}", summary(&answers));
+
+            let member = ok(&app, Method::GET, &format!("{o}/members/{user}"), None, None).await;
+            let held: Vec<&Value> = member["space_roles"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|r| r["space_id"] == json!(space))
+                .collect();
+            assert_eq!(held.len(), 1, "round {round}: one role in the space: {member}");
+            let role = held[0]["role"].as_str().unwrap();
+            assert!(roles.contains(&role), "round {round}: {role}");
+            let listed = ok(&app, Method::GET, &format!("{o}/spaces/{space}/members?limit=500"), None, None).await;
+            let rows: Vec<&Value> = listed["items"].as_array().unwrap().iter().filter(|r| r["user_id"] == json!(user)).collect();
+            assert_eq!(rows.len(), 1, "round {round}: listed once: {listed}");
+            assert_eq!(rows[0]["role"], role, "round {round}: the list agrees: {listed}");
+            // The audit log's newest change is the role that stayed.
+            let audit = ok(&app, Method::GET, &format!("{o}/audit?action=space_role.set&target_user_id={user}&limit=500"), None, None).await;
+            let newest = audit["items"].as_array().unwrap().iter().max_by_key(|e| e["seq"].as_i64().unwrap()).unwrap();
+            assert_eq!(newest["details"]["to"], role, "round {round}: audit and state agree: {newest}");
+        }
+        app.stop().await;
+    }
+
+    async fn concurrent_bulk_deactivation_of_all_owners_never_leaves_zero_active_owners(app) {
+        for round in 0..ROUNDS {
+            let (org, a) = app.create_org("Bulk", &format!("bulk-a{round}@race.test"), None).await;
+            let b = app.add_member(&org, &a, &format!("bulk-b{round}@race.test"), "owner", &[], None).await;
+            let c = app.add_member(&org, &a, &format!("bulk-c{round}@race.test"), "owner", &[], None).await;
+            let path = format!("/v1/orgs/{org}/members/bulk");
+            let bulk = |actor: Option<&str>, ids: [&String; 3]| {
+                call(Method::POST, path.clone(), actor, Some(json!({"action": "deactivate", "user_ids": ids})))
+            };
+            let answers = at_once(&app, vec![
+                bulk(Some(&a), [&a, &b, &c]),
+                bulk(Some(&b), [&c, &a, &b]),
+                bulk(Some(&c), [&b, &c, &a]),
+                bulk(None, [&a, &b, &c]),
+                bulk(None, [&c, &b, &a]),
+            ]).await;
+            assert!(answers.iter().all(|x| x.status == StatusCode::OK), "round {round}: {:?}", summary(&answers));
+            let owners = active_owners(&app, &org).await;
+            assert_eq!(owners.len(), 1, "round {round}: exactly one active Owner stays: {owners:?} {:?}", answers.iter().map(|x| &x.body).collect::<Vec<_>>());
+            let last_owner_refusals = answers
+                .iter()
+                .flat_map(|x| x.body["results"].as_array().unwrap().iter())
+                .filter(|r| r["code"] == "last_owner")
+                .count();
+            assert!(last_owner_refusals >= 1, "round {round}: someone was refused as the last Owner");
+            // Each deactivated Owner was deactivated once, with one audit entry.
+            let audit = app.audit(&org).await;
+            for owner in [&a, &b, &c] {
+                let entries = audit
+                    .iter()
+                    .filter(|e| e["action"] == "member.deactivated" && e["target_user_id"] == json!(owner))
+                    .count();
+                let expected = usize::from(!owners.contains(owner));
+                assert_eq!(entries, expected, "round {round}: deactivation entries for {owner}");
+            }
+        }
+        app.stop().await;
+    }
+}
