@@ -4,7 +4,7 @@
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use chrono::{Duration, Utc};
+use chrono::Utc;
 use roster_core::Timestamp;
 use roster_store::{Store, StoreError};
 
@@ -27,8 +27,13 @@ impl Clock {
         self.dev
     }
 
+    /// Whole milliseconds, the precision times are stored with, so what a
+    /// replica caches is what another one loads.
     pub fn now(&self) -> Timestamp {
-        Utc::now() + Duration::milliseconds(self.offset_ms.load(Ordering::Relaxed))
+        let ms = Utc::now()
+            .timestamp_millis()
+            .saturating_add(self.offset_ms.load(Ordering::Relaxed));
+        chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()
     }
 
     /// Picks up an advance made by another replica (dev clock only).

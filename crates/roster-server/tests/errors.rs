@@ -1,5 +1,6 @@
 //! Every malformed or unauthorized request gets a problem document with the
 //! right status and code, and changes nothing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

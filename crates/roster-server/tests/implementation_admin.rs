@@ -1,5 +1,6 @@
 //! Seed `000_…`, sentence by sentence, against the real server and a real
 //! SMTP receiver: the Implementation Admin lifecycle.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

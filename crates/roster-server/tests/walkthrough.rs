@@ -1,5 +1,6 @@
 //! The README's curl walkthrough, run as written against the real server,
 //! so the README cannot drift from what Roster does.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

@@ -7,42 +7,72 @@ use roster_core::OrgSnapshot;
 use rustc_hash::FxHashMap;
 
 #[derive(Default)]
+struct Entries {
+    snapshots: FxHashMap<String, Arc<OrgSnapshot>>,
+    /// The newest revision another replica announced, per organization: a
+    /// snapshot older than this is stale even if it was loaded just now.
+    announced: FxHashMap<String, i64>,
+}
+
+#[derive(Default)]
 pub(crate) struct SnapshotCache {
-    map: RwLock<FxHashMap<String, Arc<OrgSnapshot>>>,
+    entries: RwLock<Entries>,
 }
 
 impl SnapshotCache {
+    /// A cached snapshot that no announcement has made stale.
     pub fn get(&self, org_id: &str) -> Option<Arc<OrgSnapshot>> {
-        self.map.read().ok()?.get(org_id).cloned()
+        let entries = self.entries.read().ok()?;
+        let snapshot = entries.snapshots.get(org_id)?;
+        let floor = entries.announced.get(org_id).copied().unwrap_or(i64::MIN);
+        (snapshot.revision >= floor).then(|| snapshot.clone())
     }
 
-    /// Keeps whichever snapshot is newer.
+    /// Keeps whichever snapshot is newer, and none older than announced.
     pub fn offer(&self, snapshot: Arc<OrgSnapshot>) {
-        if let Ok(mut map) = self.map.write() {
-            let newer = map
+        if let Ok(mut entries) = self.entries.write() {
+            let floor = entries
+                .announced
                 .get(&snapshot.org_id)
-                .is_none_or(|cached| cached.revision < snapshot.revision);
+                .copied()
+                .unwrap_or(i64::MIN);
+            let newer = snapshot.revision >= floor
+                && entries
+                    .snapshots
+                    .get(&snapshot.org_id)
+                    .is_none_or(|cached| cached.revision < snapshot.revision);
             if newer {
-                map.insert(snapshot.org_id.clone(), snapshot);
+                entries.snapshots.insert(snapshot.org_id.clone(), snapshot);
             }
         }
     }
 
-    /// Drops a snapshot older than `revision` (or any, with `None`).
+    /// Another replica wrote `revision` (or something, with `None`): drop
+    /// what is older, and refuse older snapshots still being loaded.
     pub fn evict(&self, org_id: &str, revision: Option<i64>) {
-        if let Ok(mut map) = self.map.write() {
-            let stale = map
-                .get(org_id)
-                .is_some_and(|cached| revision.is_none_or(|r| cached.revision < r));
-            if stale {
-                map.remove(org_id);
+        if let Ok(mut entries) = self.entries.write() {
+            match revision {
+                Some(r) => {
+                    let floor = entries.announced.entry(org_id.to_owned()).or_insert(r);
+                    *floor = (*floor).max(r);
+                    if entries
+                        .snapshots
+                        .get(org_id)
+                        .is_some_and(|s| s.revision < r)
+                    {
+                        entries.snapshots.remove(org_id);
+                    }
+                }
+                None => {
+                    entries.snapshots.remove(org_id);
+                }
             }
         }
     }
 
     pub fn clear(&self) {
-        if let Ok(mut map) = self.map.write() {
-            map.clear();
+        if let Ok(mut entries) = self.entries.write() {
+            entries.snapshots.clear();
         }
     }
 }

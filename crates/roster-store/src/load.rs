@@ -191,8 +191,16 @@ impl Store {
                 return Ok(Some(cached));
             }
         }
-        let mut conn = self.pool.acquire().await?;
-        let Some(snapshot) = load_snapshot(&mut conn, org_id).await? else {
+        // One read transaction, so every table is read at the same revision.
+        let mut tx = self.pool.begin().await?;
+        if self.backend == crate::Backend::Postgres {
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(&mut *tx)
+                .await?;
+        }
+        let loaded = load_snapshot(&mut tx, org_id).await?;
+        tx.commit().await?;
+        let Some(snapshot) = loaded else {
             return Ok(None);
         };
         let snapshot = Arc::new(snapshot);

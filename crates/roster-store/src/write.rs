@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use roster_core::{Effect, Email, OrgSettings, OrgSnapshot, Timestamp};
+use roster_core::{Effect, Email, IaAssignment, OrgSettings, OrgSnapshot, Timestamp};
 use sqlx::{Any, Row as _, Transaction};
 
 use crate::audit::{self, AuditActor, AuditDraft};
@@ -219,7 +219,7 @@ impl Store {
     fn remember(&self, snapshot: Arc<OrgSnapshot>, effects: &[Effect], revision: i64) {
         let mut next = Arc::unwrap_or_clone(snapshot);
         for effect in effects {
-            next.apply(effect);
+            next.apply(&at_stored_precision(effect));
         }
         next.revision = revision;
         self.cache.offer(Arc::new(next));
@@ -265,6 +265,43 @@ impl Store {
                 .await?;
         }
         Ok(revision)
+    }
+}
+
+/// The effect as a fresh load will read it back: times in whole
+/// milliseconds, as stored.
+fn at_stored_precision(effect: &Effect) -> Effect {
+    let ms = |t: Timestamp| crate::time::from_ms(to_ms(t));
+    let ia = |ia: &Option<IaAssignment>| {
+        ia.as_ref().map(|ia| IaAssignment {
+            assigned_at: ms(ia.assigned_at),
+            expires_at: ia.expires_at.map(ms),
+            duration: ia.duration,
+            invited_by: ia.invited_by.clone(),
+        })
+    };
+    match effect {
+        Effect::AddMember(m) => {
+            let mut m = m.clone();
+            m.ia = ia(&m.ia);
+            Effect::AddMember(m)
+        }
+        Effect::SetOrgRole {
+            user_id,
+            role,
+            ia: assignment,
+        } => Effect::SetOrgRole {
+            user_id: user_id.clone(),
+            role: *role,
+            ia: ia(assignment),
+        },
+        Effect::PutInvitation(inv) => {
+            let mut inv = inv.clone();
+            inv.expires_at = ms(inv.expires_at);
+            inv.created_at = ms(inv.created_at);
+            Effect::PutInvitation(inv)
+        }
+        other => other.clone(),
     }
 }
 

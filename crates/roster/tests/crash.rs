@@ -28,7 +28,7 @@ fn free_port() -> u16 {
 
 async fn start(db: &str, smtp_port: u16) -> Server {
     let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_roster"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_roster"))
         .arg("serve")
         .env("ROSTER_LISTEN", format!("127.0.0.1:{port}"))
         .env("ROSTER_DATABASE_URL", db)
@@ -54,6 +54,8 @@ async fn start(db: &str, smtp_port: u16) -> Server {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("roster serve did not become ready");
 }
 

@@ -202,10 +202,11 @@ pub async fn patch(
     };
     let (kept, revision) = app
         .write(&org, &acting, &request_id, |snap, now| {
-            let before = target(snap, &user, now)?;
-            let from = before.org_role;
+            // The rule authorizes before it looks the person up.
             let effects =
                 manage::change_org_role(snap, acting.core(), &user, role, body.duration, now)?;
+            let before = target(snap, &user, now)?;
+            let from = before.org_role;
             let kept: Option<Value> = (from.is_some() && role.is_none()).then(|| {
                 snap.space_roles_of(before)
                     .map(|(space_id, r)| json!({"space_id": space_id, "role": r.as_str()}))

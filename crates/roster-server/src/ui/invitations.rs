@@ -140,7 +140,7 @@ pub async fn act(
     Path((id, action)): Path<(String, String)>,
     Form(form): Form<ConfirmForm>,
 ) -> Response {
-    if let Err(refused) = viewer.check_csrf(form.csrf()) {
+    if let Some(refused) = viewer.csrf_refusal(form.csrf()) {
         return refused;
     }
     let path = Path((viewer.org_id.clone(), id.clone()));

@@ -151,3 +151,21 @@ pub fn badge(kind: &str, label: &str) -> Markup {
 pub fn date(t: roster_core::Timestamp) -> String {
     t.format("%Y-%m-%d").to_string()
 }
+
+/// The refusal for a form whose CSRF token is missing or wrong (compared
+/// in constant time), or `None` when it matches.
+pub fn csrf_refusal(expected: &str, submitted: &str) -> Option<Response> {
+    if bool::from(subtle::ConstantTimeEq::ct_eq(
+        submitted.as_bytes(),
+        expected.as_bytes(),
+    )) {
+        return None;
+    }
+    Some(render_with(
+        StatusCode::FORBIDDEN,
+        bare(
+            "Request refused",
+            html! { p.error role="alert" { "This form was not sent from Roster (its security token is missing or wrong). Nothing was changed." } },
+        ),
+    ))
+}

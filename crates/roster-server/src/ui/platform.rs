@@ -10,7 +10,6 @@ use axum::Form;
 use chrono::Duration;
 use maud::html;
 use serde::Deserialize;
-use subtle::ConstantTimeEq;
 
 use super::kit::{self, error, notice};
 use crate::auth::Caller;
@@ -26,18 +25,8 @@ pub struct Operator {
 }
 
 impl Operator {
-    fn check(&self, submitted: &str) -> Result<(), Response> {
-        if bool::from(submitted.as_bytes().ct_eq(self.csrf.as_bytes())) {
-            Ok(())
-        } else {
-            Err(kit::render_with(
-                StatusCode::FORBIDDEN,
-                kit::bare(
-                    "Request refused",
-                    html! { p.error role="alert" { "This form was not sent from Roster. Nothing was changed." } },
-                ),
-            ))
-        }
+    fn csrf_refusal(&self, submitted: &str) -> Option<Response> {
+        kit::csrf_refusal(&self.csrf, submitted)
     }
 }
 
@@ -209,7 +198,7 @@ pub async fn save_allowlist(
     operator: Operator,
     Form(form): Form<AllowlistForm>,
 ) -> Response {
-    if let Err(refused) = operator.check(&form.csrf) {
+    if let Some(refused) = operator.csrf_refusal(&form.csrf) {
         return refused;
     }
     let domains = roster_core::email::split_email_list(&form.domains)
@@ -247,7 +236,7 @@ pub async fn review(
     Path((org, user)): Path<(String, String)>,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    if let Err(refused) = operator.check(&form.csrf) {
+    if let Some(refused) = operator.csrf_refusal(&form.csrf) {
         return refused;
     }
     match platform::review(State(app), Caller::Platform, request_id, Path((org, user))).await {

@@ -20,7 +20,6 @@ use roster_core::{Action, OrgSnapshot, Resource, Timestamp};
 use roster_store::{AuditActor, NewToken, Row, Write, WriteContext};
 use serde::Deserialize;
 use serde_json::json;
-use subtle::ConstantTimeEq;
 
 use super::kit;
 use crate::auth::{Caller, TOKEN_PREFIX};
@@ -86,18 +85,8 @@ impl Viewer {
     }
 
     /// Every form posts its CSRF token; a forged form has none that matches.
-    pub fn check_csrf(&self, submitted: &str) -> Result<(), Response> {
-        if bool::from(submitted.as_bytes().ct_eq(self.csrf.as_bytes())) {
-            Ok(())
-        } else {
-            Err(kit::render_with(
-                StatusCode::FORBIDDEN,
-                kit::bare(
-                    "Request refused",
-                    html! { p.error role="alert" { "This form was not sent from Roster (its security token is missing or wrong). Nothing was changed." } },
-                ),
-            ))
-        }
+    pub fn csrf_refusal(&self, submitted: &str) -> Option<Response> {
+        kit::csrf_refusal(&self.csrf, submitted)
     }
 }
 
@@ -394,7 +383,7 @@ pub async fn sign_out(
     viewer: Viewer,
     Form(form): Form<CsrfOnly>,
 ) -> Response {
-    if let Err(refused) = viewer.check_csrf(&form.csrf) {
+    if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
         return refused;
     }
     let token_id = viewer.token_id.clone();

@@ -117,7 +117,7 @@ pub async fn toggle(
     viewer: Viewer,
     Form(form): Form<ToggleForm>,
 ) -> Response {
-    if let Err(refused) = viewer.check_csrf(&form.csrf) {
+    if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
         return refused;
     }
     let body = orgs::IaSetting {

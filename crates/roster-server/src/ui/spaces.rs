@@ -78,7 +78,7 @@ pub async fn create(
     viewer: Viewer,
     Form(form): Form<CreateForm>,
 ) -> Response {
-    if let Err(refused) = viewer.check_csrf(&form.csrf) {
+    if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
         return refused;
     }
     let body = spaces::SpaceBody { name: form.name };
@@ -237,7 +237,7 @@ pub async fn add(
     Path(space): Path<String>,
     Form(form): Form<AddForm>,
 ) -> Response {
-    if let Err(refused) = viewer.check_csrf(&form.csrf) {
+    if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
         return refused;
     }
     let q = SpaceQuery::default();
@@ -272,7 +272,7 @@ pub async fn remove(
     Path((space, user)): Path<(String, String)>,
     Form(form): Form<ConfirmForm>,
 ) -> Response {
-    if let Err(refused) = viewer.check_csrf(form.csrf()) {
+    if let Some(refused) = viewer.csrf_refusal(form.csrf()) {
         return refused;
     }
     let name = viewer

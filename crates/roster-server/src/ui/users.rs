@@ -487,7 +487,7 @@ pub async fn invite(
             )
         }
     };
-    if let Err(refused) = viewer.check_csrf(&form.csrf) {
+    if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
         return refused;
     }
     let keep = |mut state: FormState| {
@@ -591,7 +591,7 @@ pub async fn change_role(
     Path(user): Path<String>,
     Form(form): Form<RoleForm>,
 ) -> Response {
-    if let Err(refused) = viewer.check_csrf(&form.csrf) {
+    if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
         return refused;
     }
     let q = UsersQuery {
@@ -664,7 +664,7 @@ pub async fn member_action(
     Path((user, action)): Path<(String, String)>,
     Form(form): Form<ConfirmForm>,
 ) -> Response {
-    if let Err(refused) = viewer.check_csrf(&form.csrf) {
+    if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
         return refused;
     }
     let org = viewer.org_id.clone();
