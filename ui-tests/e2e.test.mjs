@@ -281,9 +281,15 @@ test("the user list filters by role", async () => {
   assert.equal(await page.locator(`tr[data-user="${fac}"]`).count(), 1);
   assert.equal(await page.locator(`tr[data-user="${learner}"]`).count(), 0);
   assert.equal(await page.locator(`tr[data-user="${owner}"]`).count(), 0);
-  // The program's members page, with the inherited-access message.
-  await page.goto(`${base}/ui/spaces/${space}`);
+  // Programs, and the program's members page with the inherited-access message.
+  await page.goto(`${base}/ui/spaces`);
+  await page.getByRole("link", { name: "Leadership" }).click();
   await axe(page, "program members");
+  await page.getByLabel("Program role for learner").selectOption("sponsor");
+  await page.getByRole("button", { name: "Set role for learner" }).click();
+  await page.getByText("Program role saved").waitFor();
+  const learnerRoles = (await api("GET", `/v1/orgs/${org}/members/${learner}`)).body.space_roles;
+  assert.deepEqual(learnerRoles, [{ space_id: space, role: "sponsor" }]);
   await shot(page, "program-members");
   await page.getByRole("link", { name: "Remove Olivia Owner from this program" }).click();
   await page.getByRole("dialog").getByRole("button", { name: "Remove" }).click();

@@ -161,9 +161,6 @@ pub fn router(state: AppState) -> Router {
             "/v1/platform/implementation-admins/{org}/{user}/review",
             post(platform::review),
         )
-        .route("/v1/dev/clock", post(platform::advance_clock))
-        .route("/v1/dev/sweep", post(platform::sweep))
-        .route("/v1/dev/outbox", get(platform::outbox))
         .route("/access/v1/evaluation", post(decisions::evaluation))
         .route("/access/v1/evaluations", post(decisions::evaluations))
         .route(
@@ -184,6 +181,15 @@ pub fn router(state: AppState) -> Router {
             post(crate::ui::session::platform_link),
         )
         .merge(crate::ui::routes());
+    // The dev clock's paths exist only with ROSTER_DEV_CLOCK=1: otherwise
+    // they are 404 for everyone, credentials or not.
+    let api = if state.clock.is_dev() {
+        api.route("/v1/dev/clock", post(platform::advance_clock))
+            .route("/v1/dev/sweep", post(platform::sweep))
+            .route("/v1/dev/outbox", get(platform::outbox))
+    } else {
+        api
+    };
     api.fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))

@@ -184,6 +184,16 @@ fn render(
                         }
                         td {
                             @if manages {
+                                form.inline method="post" action={ (back) "/members" } {
+                                    (viewer.csrf_field())
+                                    input type="hidden" name="user_id" value=(m.user_id);
+                                    select name="role" aria-label={ "Program role for " (m.name) } {
+                                        @for r in SpaceRole::ALL { option value=(r.as_str()) selected[*role == Some(r)] { (r.label()) } }
+                                    }
+                                    " "
+                                    button.secondary type="submit" aria-label={ "Set role for " (m.name) } { "Set role" }
+                                }
+                                " "
                                 a href={ (back) "?modal=remove&user=" (m.user_id) } aria-label={ "Remove " (m.name) " from this program" } { "Remove" }
                             }
                         }
@@ -260,7 +270,7 @@ pub async fn add(
     )
     .await
     {
-        Ok(_) => kit::see_other(&format!("/ui/spaces/{space}?notice=Added+to+the+program")),
+        Ok(_) => kit::see_other(&format!("/ui/spaces/{space}?notice=Program+role+saved")),
         Err(e) => render(&viewer, &space, &q, Some(e.detail.clone()), e.status),
     }
 }
