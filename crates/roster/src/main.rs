@@ -60,13 +60,7 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("ROSTER_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    init_logs();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -85,6 +79,19 @@ fn main() -> ExitCode {
             eprintln!("roster: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Logs go to stderr: JSON lines with `ROSTER_LOG_FORMAT=json`, else
+/// human-readable (colored only on a terminal); `ROSTER_LOG` filters.
+fn init_logs() {
+    use std::io::IsTerminal;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ROSTER_LOG").unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if std::env::var("ROSTER_LOG_FORMAT").as_deref() == Ok("json") {
+        builder.json().init();
+    } else {
+        builder.with_ansi(std::io::stderr().is_terminal()).init();
     }
 }
 

@@ -168,3 +168,55 @@ async fn mail_interrupted_by_sigkill_is_delivered_after_restart_with_its_message
     server.child.wait().unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_finishes_in_flight_requests_and_exits_cleanly() {
+    let dir = std::env::temp_dir().join(format!("roster-term-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = format!("sqlite://{}", dir.join("roster.db").display());
+    let smtp = SmtpReceiver::start().await;
+    let mut server = start(&db, smtp.port).await;
+    // Writes in flight when the signal arrives still complete.
+    let base = server.base.clone();
+    let writes: Vec<_> = (0..10)
+        .map(|i| {
+            let base = base.clone();
+            tokio::spawn(async move {
+                reqwest::Client::new()
+                    .post(format!("{base}/v1/orgs"))
+                    .bearer_auth(KEY)
+                    .json(&json!({"name": format!("Org {i}"), "owner_email": format!("o{i}@term.test")}))
+                    .send()
+                    .await
+                    .map(|r| r.status())
+            })
+        })
+        .collect();
+    let pid = server.child.id().to_string();
+    let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(status.success());
+    let exit = server.child.wait().unwrap();
+    assert!(exit.success(), "roster serve exits 0 on SIGTERM: {exit:?}");
+    let mut created = 0;
+    for w in writes {
+        // Each request either completed (201) or was never accepted; none
+        // is cut off half-done.
+        if let Ok(Ok(status)) = w.await {
+            assert_eq!(status, reqwest::StatusCode::CREATED);
+            created += 1;
+        }
+    }
+    // What was answered 201 is in the database.
+    let count = count_orgs(&db).await;
+    assert!(count >= created, "{count} organizations stored, {created} answered 201");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+async fn count_orgs(db: &str) -> usize {
+    use sqlx::Row;
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(db).await.unwrap();
+    let n: i64 = sqlx::query("SELECT COUNT(*) FROM orgs").fetch_one(&pool).await.unwrap().get(0);
+    pool.close().await;
+    usize::try_from(n).unwrap()
+}

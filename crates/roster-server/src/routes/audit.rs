@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiQuery, Page};
+use crate::extract::{ApiQuery, Page, paginate};
 use crate::state::AppState;
 use crate::views;
 
@@ -76,9 +76,8 @@ pub async fn list(
         after_seq,
         limit: limit as i64 + 1,
     };
-    let mut entries = app.store.audit_entries(&org, &filter).await?;
-    let next_cursor = (entries.len() > limit).then(|| entries[limit - 1].seq.to_string());
-    entries.truncate(limit);
+    let entries = app.store.audit_entries(&org, &filter).await?;
+    let (entries, next_cursor) = paginate(entries, limit, |e| e.seq.to_string());
     let items: Vec<Value> = entries.iter().map(entry_json).collect();
     Ok(Json(json!({"items": items, "next_cursor": next_cursor})))
 }

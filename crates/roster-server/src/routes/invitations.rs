@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, ApiQuery, Page, RequestId};
+use crate::extract::{ApiJson, ApiQuery, Page, RequestId, paginate};
 use crate::mail;
 use crate::routes::with_revision;
 use crate::secrets::{self, new_id};
@@ -199,7 +199,7 @@ pub async fn list(
         })
         .transpose()?;
     let limit = filter.page.limit()?;
-    let mut rows = app
+    let rows = app
         .store
         .invitations(
             &org,
@@ -208,8 +208,7 @@ pub async fn list(
             limit as i64 + 1,
         )
         .await?;
-    let next_cursor = (rows.len() > limit).then(|| rows[limit - 1].id.clone());
-    rows.truncate(limit);
+    let (rows, next_cursor) = paginate(rows, limit, |inv| inv.id.clone());
     let now = app.now();
     let items: Vec<Value> = rows
         .iter()

@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{present, ApiJson, ApiQuery, Page, RequestId};
+use crate::extract::{present, ApiJson, ApiQuery, Page, RequestId, paginate};
 use crate::lifecycle;
 use crate::mail::EndReason;
 use crate::routes::with_revision;
@@ -90,9 +90,7 @@ pub fn select<'s>(
         })
         .collect();
     items.sort_by(|a, b| a.user_id.cmp(&b.user_id));
-    let next_cursor = (items.len() > limit).then(|| items[limit - 1].user_id.clone());
-    items.truncate(limit);
-    Ok((items, next_cursor))
+    Ok(paginate(items, limit, |m| m.user_id.clone()))
 }
 
 pub async fn list(

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, ApiQuery, Page, RequestId};
+use crate::extract::{ApiJson, ApiQuery, Page, RequestId, paginate};
 use crate::routes::{require_name, with_revision};
 use crate::secrets::new_id;
 use crate::state::{Acting, AppState};
@@ -95,8 +95,8 @@ pub async fn list(
         })
         .collect();
     spaces.sort_by(|a, b| a.id.cmp(&b.id));
-    let next_cursor = (spaces.len() > limit).then(|| spaces[limit - 1].id.clone());
-    let items: Vec<Value> = spaces.into_iter().take(limit).map(space_json).collect();
+    let (spaces, next_cursor) = paginate(spaces, limit, |s| s.id.clone());
+    let items: Vec<Value> = spaces.into_iter().map(space_json).collect();
     Ok(Json(json!({"items": items, "next_cursor": next_cursor})))
 }
 
@@ -243,10 +243,9 @@ pub async fn members(
     }
     rows.sort_by(|a, b| a.0.cmp(&b.0));
     rows.retain(|r| page.cursor.as_deref().is_none_or(|c| r.0.as_str() > c));
-    let next_cursor = (rows.len() > limit).then(|| rows[limit - 1].0.clone());
+    let (rows, next_cursor) = paginate(rows, limit, |r| r.0.clone());
     let items: Vec<Value> = rows
         .into_iter()
-        .take(limit)
         .map(|(user_id, role, via)| json!({"user_id": user_id, "role": role.map(|r| r.as_str()), "via": via}))
         .collect();
     Ok(Json(

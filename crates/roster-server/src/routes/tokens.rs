@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 
 use crate::auth::{Caller, TOKEN_PREFIX};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, ApiQuery, Page, RequestId};
+use crate::extract::{ApiJson, ApiQuery, Page, RequestId, paginate};
 use crate::routes::{require_name, with_revision};
 use crate::secrets::{self, new_id};
 use crate::state::{Acting, AppState};
@@ -151,7 +151,7 @@ pub async fn list(
         (Acting::Platform, None) => None,
     };
     let limit = filter.page.limit()?;
-    let mut rows = app
+    let rows = app
         .store
         .tokens(
             &org,
@@ -160,8 +160,7 @@ pub async fn list(
             limit as i64 + 1,
         )
         .await?;
-    let next_cursor = (rows.len() > limit).then(|| rows[limit - 1].id.clone());
-    rows.truncate(limit);
+    let (rows, next_cursor) = paginate(rows, limit, |t| t.id.clone());
     let items: Vec<Value> = rows.iter().map(views::token).collect();
     Ok(Json(json!({"items": items, "next_cursor": next_cursor})))
 }
