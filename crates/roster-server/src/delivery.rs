@@ -6,7 +6,8 @@
 //! with the same Message-ID, which receivers use to drop the duplicate.
 
 use chrono::Duration;
-use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
+use lettre::message::header::{ContentTransferEncoding, ContentType};
+use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use roster_store::{OutboxMessage, StoreError};
@@ -84,15 +85,31 @@ fn message(from: &Mailbox, m: &OutboxMessage) -> Result<Message, String> {
                 .singlepart(
                     SinglePart::builder()
                         .header(ContentType::TEXT_PLAIN)
-                        .body(m.body_text.clone()),
+                        .body(readable_body(&m.body_text)),
                 )
                 .singlepart(
                     SinglePart::builder()
                         .header(ContentType::TEXT_HTML)
-                        .body(m.body_html.clone()),
+                        .body(readable_body(&m.body_html)),
                 ),
         )
         .map_err(|e| e.to_string())
+}
+
+/// ASCII bodies go out as written (`Content-Transfer-Encoding: binary`)
+/// when every line fits SMTP's 998-byte limit, so links and tokens stay
+/// whole on one line for whoever reads the raw message; lettre would
+/// otherwise fold lines longer than 76 characters with quoted-printable.
+/// Anything else (UTF-8, which needs a server with 8BITMIME, or longer
+/// lines) keeps lettre's encoding.
+fn readable_body(text: &str) -> Body {
+    if text.is_ascii() && text.lines().all(|line| line.len() <= 998) {
+        if let Ok(body) = Body::new_with_encoding(text.to_owned(), ContentTransferEncoding::Binary)
+        {
+            return body;
+        }
+    }
+    Body::new(text.to_owned())
 }
 
 /// Backoff after the n-th failed attempt: 10 s, 20 s, 40 s … up to an hour.

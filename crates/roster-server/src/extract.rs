@@ -141,7 +141,11 @@ where
 
 /// One page of `rows` (fetched with one extra to know whether more follow)
 /// and the cursor of the next page: the key of the page's last row.
-pub fn paginate<T>(mut rows: Vec<T>, limit: usize, key: impl Fn(&T) -> String) -> (Vec<T>, Option<String>) {
+pub fn paginate<T>(
+    mut rows: Vec<T>,
+    limit: usize,
+    key: impl Fn(&T) -> String,
+) -> (Vec<T>, Option<String>) {
     let next = (rows.len() > limit).then(|| key(&rows[limit - 1]));
     rows.truncate(limit);
     (rows, next)

@@ -357,3 +357,30 @@ on_both_backends! {
         app.stop().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_invitation_email_carries_its_link_on_one_unbroken_line() {
+    let app = common::spawn_with_smtp(Backend::Sqlite).await.unwrap();
+    let (org, owner) = app
+        .create_org("Acme Coaching", "owner@acme.test", None)
+        .await;
+    let space = app.create_space(&org, &owner, "Leadership").await;
+    let a = app
+        .post(&format!("/v1/orgs/{org}/invitations"), Some(&owner), json!({"emails": "coach@acme.test", "role": "facilitator", "space_ids": [space], "message": "Welcome aboard"}))
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED);
+    assert_eq!(app.sweep().await["emails_sent"], 1);
+    let smtp = app.smtp.clone().unwrap();
+    let mail = smtp.to("coach@acme.test").pop().unwrap();
+    let token = app.invitation_token("coach@acme.test").await;
+    let link = format!("{}/invitations/accept?token={token}", app.base);
+    assert!(
+        mail.data.lines().any(|l| l.contains(&link)),
+        "the raw message holds the whole link: {}",
+        mail.data
+    );
+    assert!(mail.data.contains("Acme Coaching") && mail.data.contains("Welcome aboard"));
+    assert!(mail.header("Subject").unwrap().contains("Acme Coaching"));
+    assert!(mail.data.contains("text/html"), "an HTML part too");
+    app.stop().await;
+}

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiQuery, Page, paginate};
+use crate::extract::{paginate, ApiQuery, Page};
 use crate::state::AppState;
 use crate::views;
 

@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, ApiQuery, Page, RequestId, paginate};
+use crate::extract::{paginate, ApiJson, ApiQuery, Page, RequestId};
 use crate::mail;
 use crate::routes::with_revision;
 use crate::secrets::{self, new_id};

@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{present, ApiJson, ApiQuery, Page, RequestId, paginate};
+use crate::extract::{paginate, present, ApiJson, ApiQuery, Page, RequestId};
 use crate::lifecycle;
 use crate::mail::EndReason;
 use crate::routes::with_revision;

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, ApiQuery, Page, RequestId, paginate};
+use crate::extract::{paginate, ApiJson, ApiQuery, Page, RequestId};
 use crate::routes::{require_name, with_revision};
 use crate::secrets::new_id;
 use crate::state::{Acting, AppState};

@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 
 use crate::auth::{Caller, TOKEN_PREFIX};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, ApiQuery, Page, RequestId, paginate};
+use crate::extract::{paginate, ApiJson, ApiQuery, Page, RequestId};
 use crate::routes::{require_name, with_revision};
 use crate::secrets::{self, new_id};
 use crate::state::{Acting, AppState};
