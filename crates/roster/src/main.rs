@@ -86,8 +86,11 @@ fn main() -> ExitCode {
 /// human-readable (colored only on a terminal); `ROSTER_LOG` filters.
 fn init_logs() {
     use std::io::IsTerminal;
-    let filter = tracing_subscriber::EnvFilter::try_from_env("ROSTER_LOG").unwrap_or_else(|_| "info".into());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("ROSTER_LOG").unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if std::env::var("ROSTER_LOG_FORMAT").as_deref() == Ok("json") {
         builder.json().init();
     } else {

@@ -208,7 +208,10 @@ async fn sigterm_finishes_in_flight_requests_and_exits_cleanly() {
     }
     // What was answered 201 is in the database.
     let count = count_orgs(&db).await;
-    assert!(count >= created, "{count} organizations stored, {created} answered 201");
+    assert!(
+        count >= created,
+        "{count} organizations stored, {created} answered 201"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -216,7 +219,11 @@ async fn count_orgs(db: &str) -> usize {
     use sqlx::Row;
     sqlx::any::install_default_drivers();
     let pool = sqlx::AnyPool::connect(db).await.unwrap();
-    let n: i64 = sqlx::query("SELECT COUNT(*) FROM orgs").fetch_one(&pool).await.unwrap().get(0);
+    let n: i64 = sqlx::query("SELECT COUNT(*) FROM orgs")
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+        .get(0);
     pool.close().await;
     usize::try_from(n).unwrap()
 }
