@@ -120,8 +120,18 @@ async fn serve(config: Config) -> Result<(), String> {
         ),
         PlatformKey::Stored => "Platform key: generated on first start (only its hash is kept; set ROSTER_PLATFORM_KEY to choose one)".to_owned(),
     };
+    let steps = [
+        format!("  curl {public_url}/healthz"),
+        format!("  open {public_url}/docs for the API, {public_url}/ui/platform for the operator page"),
+        "  create an organization (the answer has its id and the owner's user_id):".to_owned(),
+        format!("    curl -X POST {public_url}/v1/orgs -H \"Authorization: Bearer $ROSTER_KEY\" -H 'Content-Type: application/json' \\"),
+        "      -d '{\"name\":\"Acme Coaching\",\"owner_email\":\"owner@example.com\"}'".to_owned(),
+        "  sign in to its admin UI as the owner: open the url this answers".to_owned(),
+        format!("    curl -X POST {public_url}/v1/orgs/ORG_ID/members/USER_ID/sign-in-link -H \"Authorization: Bearer $ROSTER_KEY\""),
+    ];
     println!(
-        "Roster is listening on {public_url} (database {database})\n{key_line}\n\nNext:\n  curl {public_url}/healthz\n  open {public_url}/docs for the API\n  create an organization:\n    curl -X POST {public_url}/v1/orgs -H \"Authorization: Bearer $ROSTER_KEY\" -H 'Content-Type: application/json' \\\n      -d '{{\"name\":\"Acme Coaching\",\"owner_email\":\"owner@example.com\"}}'\n"
+        "Roster is listening on {public_url} (database {database})\n{key_line}\n\nNext:\n{}\n",
+        steps.join("\n")
     );
     roster_server::serve(app, listener, shutdown_signal())
         .await
