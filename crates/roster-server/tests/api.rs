@@ -304,6 +304,9 @@ on_both_backends! {
         assert_eq!(a.body, json!({"id": s1, "name": "Leadership 2026"}));
         assert_eq!(app.get(&format!("{o}/spaces/{s1}"), Some(&owner)).await.body["name"], "Leadership 2026");
 
+        // Someone whose only role is in S2, about to go.
+        let fac2 = app.add_member(&org, &owner, "fac2@acme.test", "facilitator", &[&s2], None).await;
+        assert!(app.get(&format!("{o}/seats"), None).await.body["holders"].as_array().unwrap().contains(&json!(fac2)));
         let a = app.delete(&format!("{o}/spaces/{s2}"), Some(&fac)).await;
         assert_problem(&a, StatusCode::FORBIDDEN, "forbidden", "a Facilitator deletes a space");
         let a = app.delete(&format!("{o}/spaces/{s2}"), Some(&admin)).await;
@@ -314,6 +317,12 @@ on_both_backends! {
         assert_problem(&a, StatusCode::NOT_FOUND, "not_found", "deleting it again");
         let a = app.get(&format!("{o}/spaces"), Some(&owner)).await;
         assert_eq!(strings(&a.body["items"], "id"), vec![s1.clone()]);
+        // Its roles went with it: no role, no seat, no access.
+        let m = app.get(&format!("{o}/members/{fac2}"), None).await;
+        assert_eq!((m.body["space_roles"].clone(), m.body["uses_seat"].clone()), (json!([]), json!(false)), "{:?}", m.body);
+        assert!(!app.get(&format!("{o}/seats"), None).await.body["holders"].as_array().unwrap().contains(&json!(fac2)));
+        assert!(!app.decide(&org, &fac2, "space.view", json!({"type": "space", "id": s2})).await);
+        assert_eq!(app.get(&format!("{o}/spaces"), Some(&fac2)).await.body["items"], json!([]));
         let actions: Vec<String> = app.audit(&org).await.iter().map(|e| e["action"].as_str().unwrap().to_owned()).collect();
         for action in ["space.created", "space.updated", "space.deleted"] {
             assert!(actions.iter().any(|a| a == action), "no {action} in {actions:?}");
@@ -572,7 +581,8 @@ on_both_backends! {
         // An existing member cannot be invited to an org role.
         let a = app.post(&format!("{o}/invitations"), Some(&w.owner), json!({"emails": ["fac@acme.test", "new@acme.test"], "role": "admin"})).await;
         assert_problem(&a, StatusCode::CONFLICT, "already_member", "invite a member as Admin");
-        assert_eq!(a.body["rejected"], json!([{"email": "fac@acme.test", "code": "already_member"}]));
+        let rejected: Vec<(String, String)> = a.body["rejected"].as_array().unwrap().iter().map(|r| (r["email"].as_str().unwrap().to_owned(), r["code"].as_str().unwrap().to_owned())).collect();
+        assert_eq!(rejected, vec![("fac@acme.test".to_owned(), "already_member".to_owned())], "only the member is rejected: {:?}", a.body);
         assert_eq!(invitations().await, count_before, "nothing created");
 
         // An existing member invited into a space gets the role at once.
@@ -589,10 +599,10 @@ on_both_backends! {
         assert_problem(&a, StatusCode::CONFLICT, "already_member", "invite into a space where they already are");
 
         // One string, several separators: one invitation per address.
-        let a = app.post(&format!("{o}/invitations"), Some(&w.owner), json!({"emails": "one@acme.test, two@acme.test;three@acme.test\nfour@acme.test", "role": "participant", "space_ids": [w.s1]})).await;
+        let a = app.post(&format!("{o}/invitations"), Some(&w.owner), json!({"emails": "one@acme.test, two@acme.test;three@acme.test\nfour@acme.test five@acme.test", "role": "participant", "space_ids": [w.s1]})).await;
         assert_status(&a, StatusCode::CREATED, "invite from one string");
         let created = a.body["invitations"].as_array().unwrap();
-        assert_eq!(sorted(strings(&a.body["invitations"], "email")), sorted(["one@acme.test", "two@acme.test", "three@acme.test", "four@acme.test"].map(String::from).to_vec()));
+        assert_eq!(sorted(strings(&a.body["invitations"], "email")), sorted(["one@acme.test", "two@acme.test", "three@acme.test", "four@acme.test", "five@acme.test"].map(String::from).to_vec()));
         let batch = a.body["batch_id"].as_str().unwrap();
         for inv in created {
             assert_eq!(inv["status"], "pending");
@@ -605,19 +615,22 @@ on_both_backends! {
             }
             assert!(inv.get("duration").is_some(), "{inv:?}");
         }
-        assert_eq!(sorted(strings(&a.body["invitations"], "id")).iter().collect::<std::collections::BTreeSet<_>>().len(), 4, "distinct ids");
+        assert_eq!(sorted(strings(&a.body["invitations"], "id")).iter().collect::<std::collections::BTreeSet<_>>().len(), 5, "distinct ids");
         assert!(!batch.is_empty());
-        for email in ["one@acme.test", "two@acme.test", "three@acme.test", "four@acme.test"] {
+        for email in ["one@acme.test", "two@acme.test", "three@acme.test", "four@acme.test", "five@acme.test"] {
             assert_eq!(mails(email).await, 1, "one email to {email}");
         }
         let pending = app.get(&format!("{o}/invitations?status=pending"), None).await;
-        assert_eq!(pending.body["items"].as_array().unwrap().len(), 4, "{:?}", pending.body);
+        assert_eq!(pending.body["items"].as_array().unwrap().len(), 5, "{:?}", pending.body);
 
         // Resending answers the invitation with one more send.
         let id = created[0]["id"].as_str().unwrap();
         let email = created[0]["email"].as_str().unwrap().to_owned();
+        let first_expiry = created[0]["expires_at"].as_str().unwrap().to_owned();
+        app.advance(86_400).await;
         let a = app.post(&format!("{o}/invitations/{id}/resend"), Some(&w.owner), json!({})).await;
         assert_status(&a, StatusCode::OK, "resend");
+        assert!(a.body["expires_at"].as_str().unwrap() > first_expiry.as_str(), "a resend resets the expiry: {first_expiry} → {:?}", a.body["expires_at"]);
         assert_eq!((a.body["id"].as_str(), a.body["send_count"].as_i64(), a.body["status"].as_str()), (Some(id), Some(2), Some("pending")), "{:?}", a.body);
         let a = app.post(&format!("{o}/invitations/{id}/resend"), Some(&w.owner), json!({})).await;
         assert_eq!(a.body["send_count"], 3, "{:?}", a.body);
@@ -681,6 +694,18 @@ on_both_backends! {
         }
         assert!(!c.to_string().contains(&s2), "S2 is not listed for the Facilitator");
 
+        let part = app.add_member(&org, &owner, "part@solo.test", "participant", &[&s2], None).await;
+        let sponsor = app.add_member(&org, &owner, "sponsor@solo.test", "sponsor", &[&s2], None).await;
+        for (who, view, has, lacks) in [(&part, "participant", "space.leave", "events.manage"), (&sponsor, "sponsor", "reports.view", "feed.post")] {
+            let c = caps(who.clone(), None).await;
+            assert_eq!(c["admin_area"]["sections"], json!([]), "{c:?}");
+            let spaces = c["spaces"].as_array().unwrap();
+            assert_eq!(spaces.len(), 1, "{c:?}");
+            assert_eq!((spaces[0]["space_id"].as_str(), spaces[0]["view"].as_str()), (Some(s2.as_str()), Some(view)), "{c:?}");
+            let actions = &spaces[0]["actions"];
+            assert!(actions.as_array().unwrap().contains(&json!(has)), "{view} lacks {has}: {actions:?}");
+            assert!(!actions.as_array().unwrap().contains(&json!(lacks)), "{view} has {lacks}: {actions:?}");
+        }
         // The person themselves or members.view; not another participant.
         let a = app.get(&format!("{o}/members/{admin}/capabilities"), Some(&fac)).await;
         assert_problem(&a, StatusCode::FORBIDDEN, "forbidden", "a Facilitator reads an Admin's capabilities");
@@ -810,6 +835,11 @@ on_both_backends! {
         assert_eq!(a.body["decision"], true);
         let a = app.call_with_token(Method::POST, "/access/v1/evaluation", &secret, Some(about(&w.fac))).await;
         assert_problem(&a, StatusCode::FORBIDDEN, "forbidden", "a token asks about someone else");
+        let (org_b, _) = app.create_org("Elsewhere", "owner@elsewhere.test", None).await;
+        let mut elsewhere = about(&w.part);
+        elsewhere["resource"]["properties"]["org_id"] = json!(org_b);
+        let a = app.call_with_token(Method::POST, "/access/v1/evaluation", &secret, Some(elsewhere)).await;
+        assert_problem(&a, StatusCode::FORBIDDEN, "forbidden", "a token asks about its owner in another organization");
         let a = app.post("/access/v1/evaluation", Some(&w.part), about(&w.fac)).await;
         assert_problem(&a, StatusCode::FORBIDDEN, "forbidden", "acting as a user, asking about someone else");
         let a = app.call_with_token(Method::POST, "/access/v1/evaluations", &secret, Some(json!({"evaluations": [about(&w.part), about(&w.fac)]}))).await;
@@ -839,6 +869,14 @@ on_both_backends! {
         seen.extend(strings(&a.body["results"], "id"));
         seen.sort();
         assert_eq!(seen, all, "every space once");
+        let mut exact = search(None);
+        exact["page"]["limit"] = json!(3);
+        let a = app.post("/access/v1/search/resource", None, exact).await;
+        assert_eq!((a.body["results"].as_array().unwrap().len(), a.body["page"]["next_token"].as_str()), (3, Some("")), "a full last page: {:?}", a.body);
+        let mut zero = search(None);
+        zero["page"]["limit"] = json!(0);
+        let a = app.post("/access/v1/search/resource", None, zero).await;
+        assert_problem(&a, StatusCode::BAD_REQUEST, "validation_failed", "page.limit 0");
         // Only the spaces the subject may act in.
         let a = app.post("/access/v1/search/resource", None, json!({"subject": {"type": "user", "id": w.fac}, "action": {"name": "events.manage"}, "resource": {"type": "space", "properties": {"org_id": org}}})).await;
         assert_eq!(a.body["results"], json!([{"type": "space", "id": w.s1}]));
@@ -920,6 +958,48 @@ on_both_backends! {
         app.stop().await;
     }
 
+    async fn tokens_expire_on_time_and_stay_revoked_after_reactivation_or_rejoining(app) {
+        let w = space_world(&app).await;
+        let o = w.o();
+        // A token with an expiry: `exp` says when, and then it is over.
+        let now = app.post(&format!("{o}/tokens"), Some(&w.fac), json!({"kind": "oauth", "name": "probe"})).await.body["created_at"].as_str().unwrap().to_owned();
+        let now = chrono::DateTime::parse_from_rfc3339(&now).unwrap().with_timezone(&chrono::Utc);
+        let expires = now + chrono::Duration::hours(1);
+        let a = app.post(&format!("{o}/tokens"), Some(&w.fac), json!({"kind": "mcp", "name": "short", "expires_at": expires.to_rfc3339()})).await;
+        assert_status(&a, StatusCode::CREATED, "a token with an expiry");
+        let short = a.body["secret"].as_str().unwrap().to_owned();
+        let i = introspect(&app, &short).await;
+        assert_eq!((i["active"].clone(), i["kind"].clone(), i["exp"].clone()), (json!(true), json!("mcp"), json!(expires.timestamp())), "{i:?}");
+        let a = app.post(&format!("{o}/tokens"), Some(&w.fac), json!({"kind": "api", "name": "past", "expires_at": (now - chrono::Duration::hours(1)).to_rfc3339()})).await;
+        assert_problem(&a, StatusCode::BAD_REQUEST, "validation_failed", "an expiry in the past");
+        let a = app.post(&format!("{o}/tokens"), Some(&w.fac), json!({"kind": "ssh", "name": "nope"})).await;
+        assert_problem(&a, StatusCode::BAD_REQUEST, "validation_failed", "an unknown kind");
+        app.advance(7_200).await;
+        assert_eq!(introspect(&app, &short).await["active"], false, "expired");
+        let a = app.call_with_token(Method::GET, &format!("{o}/tokens"), &short, None).await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED, "an expired token is no credential");
+
+        // Deactivation revokes: reactivation does not bring tokens back.
+        let (_, part_secret) = token(&app, &w.org, &w.part).await;
+        let a = app.post(&format!("{o}/members/{}/deactivate", w.part), Some(&w.owner), json!({})).await;
+        assert_status(&a, StatusCode::OK, "deactivate");
+        let a = app.post(&format!("{o}/members/{}/reactivate", w.part), Some(&w.owner), json!({})).await;
+        assert_status(&a, StatusCode::OK, "reactivate");
+        assert_eq!(introspect(&app, &part_secret).await["active"], false, "SPEC §7: deactivation revokes tokens, for good");
+        let a = app.call_with_token(Method::GET, &format!("{o}/tokens"), &part_secret, None).await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{:?}", a.body);
+
+        // Removal revokes: coming back through a new invitation does not either.
+        let (_, other_secret) = token(&app, &w.org, &w.other).await;
+        let a = app.delete(&format!("{o}/members/{}", w.other), Some(&w.owner)).await;
+        assert_status(&a, StatusCode::NO_CONTENT, "remove");
+        assert_eq!(introspect(&app, &other_secret).await["active"], false);
+        let back = app.add_member(&w.org, &w.owner, "other@acme.test", "participant", &[&w.s2], None).await;
+        assert_eq!(back, w.other, "the account stays");
+        assert_eq!(introspect(&app, &other_secret).await["active"], false, "SPEC §7: removal revokes tokens, for good");
+        app.stop().await;
+    }
+
     // ----------------------------------------------------------------- Audit
 
     async fn the_audit_log_filters_pages_exports_and_verifies(app) {
@@ -951,6 +1031,21 @@ on_both_backends! {
         assert_eq!(a.body["items"].as_array().unwrap().iter().collect::<Vec<_>>(), want);
         let a = app.get(&format!("{o}/audit?action=space.created&target_user_id={}", w.fac), None).await;
         assert_eq!(a.body["items"], json!([]), "both filters apply");
+
+        // `since`: only what happened from that instant on.
+        app.advance(86_400).await;
+        let a = app.post(&format!("{o}/spaces"), Some(&w.owner), json!({"name": "Tomorrow"})).await;
+        assert_status(&a, StatusCode::CREATED, "a write a day later");
+        let all = app.audit(&w.org).await;
+        let last = all.last().unwrap().clone();
+        assert_eq!(last["action"], "space.created");
+        let since = last["at"].as_str().unwrap().replace('+', "%2B");
+        let a = app.get(&format!("{o}/audit?since={since}"), None).await;
+        assert_status(&a, StatusCode::OK, "filter by since");
+        assert_eq!(a.body["items"], json!([last]), "only the new entry");
+        let a = app.get(&format!("{o}/audit?since=yesterday"), None).await;
+        assert_problem(&a, StatusCode::BAD_REQUEST, "validation_failed", "a bad since");
+        let seqs: Vec<i64> = all.iter().map(|e| e["seq"].as_i64().unwrap()).collect();
 
         let a = app.get(&format!("{o}/audit?limit=2"), None).await;
         assert_eq!(a.body["items"].as_array().unwrap().len(), 2);
@@ -1035,6 +1130,10 @@ on_both_backends! {
         let generated = a.headers["x-request-id"].to_str().unwrap().to_owned();
         assert!(!generated.is_empty());
 
+        // Every write answered with a revision, each newer than the last.
+        let mut revisions = vec![revision_of(&space)];
+        revisions.extend(writes.iter().map(|(a, _)| revision_of(a)));
+        assert!(revisions.windows(2).all(|p| p[0] < p[1]), "{revisions:?}");
         let audit = app.audit(&org).await;
         let rid_of = |action: &str| -> Vec<String> {
             audit.iter().filter(|e| e["action"] == action).map(|e| e["request_id"].as_str().unwrap_or("<none>").to_owned()).collect()
