@@ -160,6 +160,16 @@ fn bench(c: &mut Criterion) {
         });
     }
     group.finish();
+
+    // A write replays its effects on a copy of the cached snapshot (readers
+    // keep the old one): this copy is the fixed cost of a write to this
+    // organization.
+    let mut writes = c.benchmark_group("write");
+    writes.sample_size(10);
+    writes.bench_function("copy_snapshot_for_a_write", |b| {
+        b.iter(|| black_box(&snap).clone())
+    });
+    writes.finish();
 }
 
 criterion_group!(benches, bench);

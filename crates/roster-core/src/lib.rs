@@ -13,6 +13,7 @@ pub mod manage;
 pub mod policy;
 pub mod role;
 pub mod seats;
+mod slots;
 pub mod snapshot;
 
 pub use action::{Action, ActionSet};

@@ -2,11 +2,11 @@
 //! updated in place by [`Effect`]s, read without allocation by decisions.
 
 use chrono::{DateTime, Utc};
-use rustc_hash::FxHashMap;
 
 use crate::duration::IaDuration;
 use crate::email::{DomainAllowlist, Email};
 use crate::role::{OrgRole, Role, SeatPolicy, SpaceRole};
+use crate::slots::{Index, Map, Slots};
 
 pub type Timestamp = DateTime<Utc>;
 
@@ -243,19 +243,20 @@ pub enum Effect {
 }
 
 /// The organization as the rules see it. Ids are interned to indexes so a
-/// decision is two hash lookups and a binary search, with no allocation.
+/// decision is two index lookups and a binary search, with no allocation;
+/// storage is shared between copies so that a write's copy is cheap.
 #[derive(Clone, Debug)]
 pub struct OrgSnapshot {
     pub org_id: String,
     pub name: String,
     pub revision: i64,
     pub settings: OrgSettings,
-    user_index: FxHashMap<Box<str>, u32>,
-    email_index: FxHashMap<Email, u32>,
-    members: Vec<Option<Member>>,
-    space_index: FxHashMap<Box<str>, u32>,
-    spaces: Vec<Option<Space>>,
-    invitations: FxHashMap<String, Invitation>,
+    user_index: Index<Box<str>>,
+    email_index: Index<Email>,
+    members: Slots<Member>,
+    space_index: Index<Box<str>>,
+    spaces: Slots<Space>,
+    invitations: Map<String, Invitation>,
 }
 
 impl OrgSnapshot {
@@ -265,22 +266,21 @@ impl OrgSnapshot {
             name,
             revision: 0,
             settings,
-            user_index: FxHashMap::default(),
-            email_index: FxHashMap::default(),
-            members: Vec::new(),
-            space_index: FxHashMap::default(),
-            spaces: Vec::new(),
-            invitations: FxHashMap::default(),
+            user_index: Index::default(),
+            email_index: Index::default(),
+            members: Slots::default(),
+            space_index: Index::default(),
+            spaces: Slots::default(),
+            invitations: Map::default(),
         }
     }
 
     pub fn member(&self, user_id: &str) -> Option<&Member> {
-        let idx = *self.user_index.get(user_id)?;
-        self.members.get(idx as usize)?.as_ref()
+        self.members.get(*self.user_index.get(user_id)?)
     }
 
     pub fn members(&self) -> impl Iterator<Item = &Member> {
-        self.members.iter().flatten()
+        self.members.iter()
     }
 
     pub fn member_count(&self) -> usize {
@@ -288,8 +288,7 @@ impl OrgSnapshot {
     }
 
     pub fn member_by_email(&self, email: &Email) -> Option<&Member> {
-        let idx = *self.email_index.get(email)?;
-        self.members.get(idx as usize)?.as_ref()
+        self.members.get(*self.email_index.get(email)?)
     }
 
     pub(crate) fn space_index(&self, space_id: &str) -> Option<u32> {
@@ -297,12 +296,11 @@ impl OrgSnapshot {
     }
 
     pub fn space(&self, space_id: &str) -> Option<&Space> {
-        let idx = self.space_index(space_id)?;
-        self.spaces.get(idx as usize)?.as_ref()
+        self.spaces.get(self.space_index(space_id)?)
     }
 
     pub fn spaces(&self) -> impl Iterator<Item = &Space> {
-        self.spaces.iter().flatten()
+        self.spaces.iter()
     }
 
     pub fn space_count(&self) -> usize {
@@ -324,7 +322,7 @@ impl OrgSnapshot {
         member: &'a Member,
     ) -> impl Iterator<Item = (&'a str, SpaceRole)> + 'a {
         member.space_roles.iter().filter_map(|(idx, role)| {
-            let space = self.spaces.get(*idx as usize)?.as_ref()?;
+            let space = self.spaces.get(*idx)?;
             Some((space.id.as_str(), *role))
         })
     }
@@ -375,10 +373,8 @@ impl OrgSnapshot {
             }
             Effect::RemoveMember { user_id } => {
                 if let Some(idx) = self.user_index.remove(user_id.as_str()) {
-                    if let Some(slot) = self.members.get_mut(idx as usize) {
-                        if let Some(m) = slot.take() {
-                            self.email_index.remove(&m.email);
-                        }
+                    if let Some(m) = self.members.take(idx) {
+                        self.email_index.remove(&m.email);
                     }
                 }
             }
@@ -397,19 +393,18 @@ impl OrgSnapshot {
             Effect::AddSpace(space) => self.add_space(space.clone()),
             Effect::RenameSpace { space_id, name } => {
                 if let Some(idx) = self.space_index(space_id) {
-                    if let Some(Some(space)) = self.spaces.get_mut(idx as usize) {
+                    if let Some(space) = self.spaces.get_mut(idx) {
                         space.name = name.clone();
                     }
                 }
             }
             Effect::RemoveSpace { space_id } => {
                 if let Some(idx) = self.space_index.remove(space_id.as_str()) {
-                    if let Some(slot) = self.spaces.get_mut(idx as usize) {
-                        *slot = None;
-                    }
-                    for m in self.members.iter_mut().flatten() {
-                        m.set_space_role(idx, None);
-                    }
+                    self.spaces.take(idx);
+                    self.members.update_where(
+                        |m| m.space_role_at(idx).is_some(),
+                        |m| m.set_space_role(idx, None),
+                    );
                 }
             }
             Effect::PutInvitation(inv) => {
@@ -424,7 +419,7 @@ impl OrgSnapshot {
 
     fn member_mut(&mut self, user_id: &str) -> Option<&mut Member> {
         let idx = *self.user_index.get(user_id)?;
-        self.members.get_mut(idx as usize)?.as_mut()
+        self.members.get_mut(idx)
     }
 
     /// Adds (or replaces) a member; used by loaders and by [`Effect::AddMember`].
@@ -433,21 +428,19 @@ impl OrgSnapshot {
             *existing = member;
             return;
         }
-        let idx = self.members.len() as u32;
-        self.user_index
-            .insert(member.user_id.clone().into_boxed_str(), idx);
-        self.email_index.insert(member.email.clone(), idx);
-        self.members.push(Some(member));
+        let (user_id, email) = (member.user_id.clone(), member.email.clone());
+        let idx = self.members.push(member);
+        self.user_index.insert(user_id.into_boxed_str(), idx);
+        self.email_index.insert(email, idx);
     }
 
     pub fn add_space(&mut self, space: Space) {
         if self.space_index(&space.id).is_some() {
             return;
         }
-        let idx = self.spaces.len() as u32;
-        self.space_index
-            .insert(space.id.clone().into_boxed_str(), idx);
-        self.spaces.push(Some(space));
+        let id = space.id.clone();
+        let idx = self.spaces.push(space);
+        self.space_index.insert(id.into_boxed_str(), idx);
     }
 
     /// Loader entry point for one explicit space role.
