@@ -1,7 +1,7 @@
 //! Invitations (SPEC §5): batches that are all-or-nothing, acceptance,
 //! resend, revoke and expiry.
 
-use chrono::Duration;
+use chrono::{Duration, SubsecRound};
 
 use crate::action::Action;
 use crate::decide::Resource;
@@ -98,7 +98,7 @@ pub fn plan_invitations(
             duration: request.duration,
             message: request.message.clone(),
             status: InvitationStatus::Pending,
-            expires_at: now + ttl,
+            expires_at: (now + ttl).trunc_subsecs(0),
             invited_by: actor.user_id().map(str::to_owned),
             send_count: 1,
             created_at: now,
@@ -108,7 +108,6 @@ pub fn plan_invitations(
             (request.role, snapshot.member_by_email(&invitation.email))
         {
             invitation.status = InvitationStatus::Accepted;
-            invitation.send_count = 0;
             plan.effects.extend(space_role_effects(
                 &member.user_id,
                 &request.space_ids,
@@ -479,7 +478,7 @@ pub fn resend_invitation(
     {
         return Err(RuleError::ImplementationAdminDisabled);
     }
-    invitation.expires_at = now + ttl;
+    invitation.expires_at = (now + ttl).trunc_subsecs(0);
     invitation.send_count = invitation.send_count.saturating_add(1);
     Ok(invitation)
 }

@@ -179,14 +179,20 @@ pub fn change_org_role(
     if role == current && role != Some(OrgRole::ImplementationAdmin) {
         return Ok(Vec::new());
     }
-    // Nobody raises their own role: an Implementation Admin making themselves
-    // Admin would shed their time limit.
-    if actor.user_id() == Some(user_id) && role.is_some() {
+    // Nobody raises their own role or trades it sideways: an Implementation
+    // Admin making themselves Admin would shed their time limit. Stepping
+    // down (Owner to Admin, or giving the role up) is fine.
+    if actor.user_id() == Some(user_id) && !steps_down(current, role) {
         return Err(RuleError::Forbidden(
-            "you cannot change your own role".into(),
+            "you cannot raise or trade your own role".into(),
         ));
     }
     guard_owner(snapshot, actor, member, now)?;
+    // An Implementation Admin whose role ends leaves the organization, as on
+    // expiry (API.md).
+    if current == Some(OrgRole::ImplementationAdmin) && role.is_none() {
+        return Ok(leave_effects(user_id, "implementation_admin_removed"));
+    }
     let ia = match role {
         Some(OrgRole::Owner) => {
             authorize(
@@ -206,11 +212,12 @@ pub fn change_org_role(
         }
         Some(OrgRole::ImplementationAdmin) => {
             let duration = guard_implementation_admin(snapshot, &member.email, duration)?;
-            Some(IaAssignment::new(
-                duration,
-                now,
-                actor.user_id().map(str::to_owned),
-            ))
+            // A new duration keeps the original inviter (SPEC §6).
+            let inviter = match &member.ia {
+                Some(ia) => ia.invited_by.clone(),
+                None => actor.user_id().map(str::to_owned),
+            };
+            Some(IaAssignment::new(duration, now, inviter))
         }
         Some(OrgRole::Admin) | None => None,
     };
@@ -223,6 +230,15 @@ pub fn change_org_role(
         role,
         ia,
     }])
+}
+
+/// Whether going from `from` to `to` gives power up: Owner to Admin, or any
+/// role to none.
+fn steps_down(from: Option<OrgRole>, to: Option<OrgRole>) -> bool {
+    matches!(
+        (from, to),
+        (Some(_), None) | (Some(OrgRole::Owner), Some(OrgRole::Admin))
+    )
 }
 
 /// SPEC §7 Deactivate: keeps roles and history, denies everything, frees the

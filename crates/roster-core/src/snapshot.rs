@@ -1,7 +1,7 @@
 //! An organization's state as the rules see it: built once from storage,
 //! updated in place by [`Effect`]s, read without allocation by decisions.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 
 use crate::duration::IaDuration;
 use crate::email::{DomainAllowlist, Email};
@@ -38,7 +38,10 @@ pub struct IaAssignment {
 }
 
 impl IaAssignment {
+    /// Starts at `now` in whole seconds, so the end the API shows (to the
+    /// second) is the exact instant access ends.
     pub fn new(duration: IaDuration, now: Timestamp, invited_by: Option<String>) -> Self {
+        let now = now.trunc_subsecs(0);
         IaAssignment {
             assigned_at: now,
             expires_at: duration.expires_at(now),

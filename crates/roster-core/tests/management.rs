@@ -2062,3 +2062,114 @@ fn only_someone_who_manages_the_space_resends_or_revokes_its_invitations() {
     }
     assert!(revoke_invitation(&snap, Actor::User("admin"), &id, now()).is_ok());
 }
+
+#[test]
+fn an_owner_may_step_down_to_admin_while_another_owner_remains() {
+    let mut snap = org();
+    add(&mut snap, "o1", Some(OrgRole::Owner));
+    add(&mut snap, "o2", Some(OrgRole::Owner));
+    let effects = change_org_role(
+        &snap,
+        Actor::User("o1"),
+        "o1",
+        Some(OrgRole::Admin),
+        None,
+        now(),
+    )
+    .unwrap();
+    apply_all(&mut snap, &effects);
+    assert_eq!(snap.member("o1").unwrap().org_role, Some(OrgRole::Admin));
+    // The last one cannot.
+    let err = change_org_role(
+        &snap,
+        Actor::User("o2"),
+        "o2",
+        Some(OrgRole::Admin),
+        None,
+        now(),
+    )
+    .unwrap_err();
+    assert_eq!(err, RuleError::LastOwner);
+}
+
+#[test]
+fn nobody_raises_or_trades_their_own_role() {
+    let mut snap = org();
+    add(&mut snap, "o1", Some(OrgRole::Owner));
+    add(&mut snap, "admin", Some(OrgRole::Admin));
+    add(&mut snap, "ia", Some(OrgRole::ImplementationAdmin));
+    enable_ia(&mut snap, &["example.com"]);
+    let ia_to_admin = change_org_role(
+        &snap,
+        Actor::User("ia"),
+        "ia",
+        Some(OrgRole::Admin),
+        None,
+        now(),
+    );
+    assert!(
+        matches!(ia_to_admin, Err(RuleError::Forbidden(_))),
+        "{ia_to_admin:?}"
+    );
+    let admin_to_ia = change_org_role(
+        &snap,
+        Actor::User("admin"),
+        "admin",
+        Some(OrgRole::ImplementationAdmin),
+        Some(IaDuration::OneMonth),
+        now(),
+    );
+    assert!(
+        matches!(admin_to_ia, Err(RuleError::Forbidden(_))),
+        "{admin_to_ia:?}"
+    );
+}
+
+#[test]
+fn removing_an_implementation_admins_org_role_takes_them_out_of_the_organization() {
+    let mut snap = org();
+    add(&mut snap, "o1", Some(OrgRole::Owner));
+    add(&mut snap, "ia", Some(OrgRole::ImplementationAdmin));
+    set_space(&mut snap, "ia", "s1", SpaceRole::ProgramAdmin);
+    let effects = change_org_role(&snap, Actor::User("o1"), "ia", None, None, now()).unwrap();
+    assert!(effects.contains(&Effect::RevokeTokens {
+        user_id: "ia".into(),
+        reason: "implementation_admin_removed"
+    }));
+    apply_all(&mut snap, &effects);
+    assert!(
+        snap.member("ia").is_none(),
+        "the membership and space roles are gone"
+    );
+}
+
+#[test]
+fn a_new_duration_keeps_the_original_inviter() {
+    let mut snap = org();
+    add(&mut snap, "o1", Some(OrgRole::Owner));
+    add(&mut snap, "admin", Some(OrgRole::Admin));
+    enable_ia(&mut snap, &["example.com"]);
+    let effects = change_org_role(
+        &snap,
+        Actor::User("o1"),
+        "admin",
+        Some(OrgRole::ImplementationAdmin),
+        Some(IaDuration::OneMonth),
+        now(),
+    )
+    .unwrap();
+    apply_all(&mut snap, &effects);
+    let effects = change_org_role(
+        &snap,
+        Actor::Platform,
+        "admin",
+        Some(OrgRole::ImplementationAdmin),
+        Some(IaDuration::SixMonths),
+        now(),
+    )
+    .unwrap();
+    apply_all(&mut snap, &effects);
+    let ia = snap.member("admin").unwrap().ia.clone().unwrap();
+    assert_eq!(ia.duration, IaDuration::SixMonths);
+    assert_eq!(ia.invited_by.as_deref(), Some("o1"));
+}

@@ -123,6 +123,16 @@ pub async fn user_token(state: &AppState, secret: &str) -> ApiResult<Caller> {
     if token.revoked_at.is_some() || token.expires_at.is_some_and(|at| at <= now) {
         return Err(invalid());
     }
+    // A token is only as good as its owner's access: it stops at the
+    // instant the membership ends, before any job revokes it.
+    let snapshot = state.store.snapshot(&token.org_id, None).await?;
+    let holds = snapshot
+        .as_ref()
+        .and_then(|snap| snap.member(&token.user_id))
+        .is_some_and(|m| m.is_active() && !m.ia_expired(now));
+    if !holds {
+        return Err(invalid());
+    }
     Ok(Caller::Token {
         token_id: token.id,
         user_id: token.user_id,

@@ -57,13 +57,28 @@ pub fn too_large() -> ApiError {
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let field = if path == "." { "body".to_owned() } else { path };
-        ApiError::invalid(&field, format!("{field}: {}", e.inner()))
+        let message = e.inner().to_string();
+        let field = field_of(&e.path().to_string(), &message);
+        ApiError::invalid(&field, format!("{field}: {message}"))
     })?;
     de.end()
         .map_err(|e| ApiError::invalid("body", format!("body: {e}")))?;
     Ok(value)
+}
+
+/// The field a problem names: the path to the bad value, or the missing
+/// field's name, or `body` for JSON that does not parse at all.
+fn field_of(path: &str, message: &str) -> String {
+    let at_top = path.is_empty() || path == "." || path == "?";
+    let missing = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next());
+    match (at_top, missing) {
+        (true, Some(name)) => name.to_owned(),
+        (true, None) => "body".to_owned(),
+        (false, Some(name)) => format!("{path}.{name}"),
+        (false, None) => path.to_owned(),
+    }
 }
 
 /// A query string, every parameter checked.
@@ -117,6 +132,12 @@ impl Page {
     pub const DEFAULT: u32 = 50;
     pub const MAX: u32 = 500;
 
+    /// The cursor, which is the id (`<prefix>_<32 hex>`) of the last row of
+    /// the previous page; anything else is refused.
+    pub fn cursor(&self, prefix: &str) -> Result<Option<&str>, ApiError> {
+        checked_cursor("cursor", self.cursor.as_deref(), prefix)
+    }
+
     pub fn limit(&self) -> Result<usize, ApiError> {
         match self.limit.as_deref().map(str::parse::<u32>) {
             None => Ok(Self::DEFAULT as usize),
@@ -149,4 +170,32 @@ pub fn paginate<T>(
     let next = (rows.len() > limit).then(|| key(&rows[limit - 1]));
     rows.truncate(limit);
     (rows, next)
+}
+
+/// An id-shaped cursor (`<prefix>_<32 hex>`), or none when empty.
+pub fn checked_cursor<'a>(
+    field: &str,
+    cursor: Option<&'a str>,
+    prefix: &str,
+) -> Result<Option<&'a str>, ApiError> {
+    let Some(cursor) = cursor.filter(|c| !c.is_empty()) else {
+        return Ok(None);
+    };
+    let valid = cursor
+        .strip_prefix(prefix)
+        .and_then(|rest| rest.strip_prefix('_'))
+        .is_some_and(|hex| {
+            hex.len() == 32
+                && hex
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        });
+    if valid {
+        Ok(Some(cursor))
+    } else {
+        Err(ApiError::invalid(
+            field,
+            format!("{field} is not one this server gave out"),
+        ))
+    }
 }

@@ -405,9 +405,13 @@ fn schemas() -> Value {
     })
 }
 
-pub fn document(server: &str) -> Value {
+/// The document; the dev clock's paths only when it is enabled.
+pub fn document(server: &str, dev_clock: bool) -> Value {
     let mut paths = Map::new();
     for (method, path, summary, who, body) in ROUTES {
+        if path.starts_with("/v1/dev/") && !dev_clock {
+            continue;
+        }
         let params: Vec<Value> = path
             .split('/')
             .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))

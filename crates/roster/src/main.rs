@@ -41,7 +41,7 @@ fn main() -> ExitCode {
         eprintln!("{USAGE}");
         return ExitCode::from(2);
     };
-    if command == "--help" || command == "-h" || command == "help" {
+    if args.iter().any(|a| a == "--help" || a == "-h") || command == "help" {
         println!("{USAGE}");
         return ExitCode::SUCCESS;
     }

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::ApiJson;
+use crate::extract::{checked_cursor, ApiJson};
 use crate::state::AppState;
 
 #[derive(Deserialize, Clone, Default)]
@@ -250,12 +250,14 @@ pub async fn evaluations(
         resource: body.resource,
         context: body.context,
     };
-    // AuthZEN: without `evaluations`, the request is one evaluation.
-    let items = if body.evaluations.is_empty() {
-        vec![defaults.clone()]
-    } else {
-        body.evaluations
-    };
+    // AuthZEN: without `evaluations`, the request is one evaluation and the
+    // answer is one decision.
+    if body.evaluations.is_empty() {
+        let q = Question::parse(defaults, &caller)?;
+        let snap = snapshot_for(&app, &q).await?;
+        return Ok(Json(answer(&app, snap.as_deref(), &q)));
+    }
+    let items = body.evaluations;
     let questions = items
         .into_iter()
         .map(|e| {
@@ -345,7 +347,9 @@ pub async fn search_resource(
         },
         &caller,
     )?;
-    let after = body.page.token.unwrap_or_default();
+    let after = checked_cursor("page.token", body.page.token.as_deref(), "spc")?
+        .unwrap_or_default()
+        .to_owned();
     let Some(snap) = snapshot_for(&app, &q).await? else {
         return Ok(Json(json!({"results": [], "page": {"next_token": ""}})));
     };

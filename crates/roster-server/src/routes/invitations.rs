@@ -125,7 +125,8 @@ pub async fn create(
                     } else {
                         "inv"
                     })
-                })?;
+                })
+                .map_err(|e| batch_problem(e, &request, snap))?;
             let mut write =
                 Write::new((plan.batch_id.clone(), plan.invitations.clone())).effects(plan.effects);
             for inv in &plan.invitations {
@@ -145,6 +146,40 @@ pub async fn create(
         revision,
         json!({"batch_id": batch_id, "invitations": items}),
     ))
+}
+
+/// A refused batch names every address (API.md: `rejected`, and
+/// `allowed_domains` whenever the allowlist refused one), also when the
+/// reason is not about one address in particular.
+fn batch_problem(
+    e: roster_core::RuleError,
+    request: &InviteRequest,
+    snap: &OrgSnapshot,
+) -> ApiError {
+    let whole_batch = matches!(
+        e,
+        roster_core::RuleError::ImplementationAdminDisabled
+            | roster_core::RuleError::SeatLimitReached { .. }
+    );
+    let code = e.code();
+    let outside_allowlist = e.rejected().iter().any(|r| r.code == "domain_not_allowed");
+    let mut problem = ApiError::from(e);
+    if whole_batch {
+        let rejected: Vec<Value> = request
+            .emails
+            .entries()
+            .iter()
+            .map(|email| json!({"email": email, "code": code}))
+            .collect();
+        problem = problem.with("rejected", json!(rejected));
+    }
+    if outside_allowlist && !problem.extra.contains_key("allowed_domains") {
+        problem = problem.with(
+            "allowed_domains",
+            json!(roster_core::manage::allowed_domains(snap)),
+        );
+    }
+    problem
 }
 
 /// An existing member invited into spaces gets the role at once.
@@ -201,12 +236,7 @@ pub async fn list(
     let limit = filter.page.limit()?;
     let rows = app
         .store
-        .invitations(
-            &org,
-            status,
-            filter.page.cursor.as_deref(),
-            limit as i64 + 1,
-        )
+        .invitations(&org, status, filter.page.cursor("inv")?, limit as i64 + 1)
         .await?;
     let (rows, next_cursor) = paginate(rows, limit, |inv| inv.id.clone());
     let now = app.now();

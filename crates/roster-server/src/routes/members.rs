@@ -67,6 +67,7 @@ pub fn select<'s>(
         .map(str::trim)
         .filter(|q| !q.is_empty())
         .map(str::to_lowercase);
+    let cursor = filter.page.cursor("usr")?;
     let mut items: Vec<&Member> = snap
         .members()
         .filter(|m| !m.ia_expired(now))
@@ -81,13 +82,7 @@ pub fn select<'s>(
                 m.email.as_str().contains(q.as_str()) || m.name.to_lowercase().contains(q.as_str())
             })
         })
-        .filter(|m| {
-            filter
-                .page
-                .cursor
-                .as_deref()
-                .is_none_or(|c| m.user_id.as_str() > c)
-        })
+        .filter(|m| cursor.is_none_or(|c| m.user_id.as_str() > c))
         .collect();
     items.sort_by(|a, b| a.user_id.cmp(&b.user_id));
     Ok(paginate(items, limit, |m| m.user_id.clone()))
@@ -198,7 +193,9 @@ pub async fn patch(
         )?;
         return member_after(&app, &org, &user, snap.revision, None).await;
     };
-    let (kept, revision) = app
+    let snap = app.snapshot(&org, None).await?;
+    let inviters = lifecycle::inviter_emails(&app.store, &snap).await?;
+    let ((kept, left), revision) = app
         .write(&org, &acting, &request_id, |snap, now| {
             // The rule authorizes before it looks the person up.
             let effects =
@@ -210,7 +207,24 @@ pub async fn patch(
                     .map(|(space_id, r)| json!({"space_id": space_id, "role": r.as_str()}))
                     .collect()
             });
-            let mut write = Write::new(kept);
+            // An Implementation Admin whose role ends leaves the organization.
+            if from == Some(OrgRole::ImplementationAdmin) && role.is_none() {
+                let left = json!({
+                    "user_id": before.user_id, "email": before.email.as_str(), "name": before.name,
+                    "status": before.status.as_str(), "org_role": null, "uses_seat": false,
+                    "implementation_admin": null, "space_roles": [], "left_organization": true,
+                });
+                let write = Write::new((kept, Some(left))).effects(effects);
+                let inviter = lifecycle::inviter_of(&inviters, before);
+                return Ok(lifecycle::ia_ended(
+                    write,
+                    snap,
+                    before,
+                    inviter,
+                    EndReason::Removed,
+                ));
+            }
+            let mut write = Write::new((kept, None));
             if effects.is_empty() {
                 return Ok(write);
             }
@@ -232,6 +246,12 @@ pub async fn patch(
             Ok(write)
         })
         .await?;
+    if let Some(mut left) = left {
+        if let Some(kept) = kept {
+            left["kept_space_roles"] = kept;
+        }
+        return Ok(with_revision(StatusCode::OK, revision, left));
+    }
     member_after(
         &app,
         &org,
@@ -269,18 +289,53 @@ async fn run_status_action(
 ) -> ApiResult<i64> {
     let acting = caller.acting_in(org)?;
     let (rule, audit) = status_action(action).ok_or_else(|| ApiError::not_found("action"))?;
+    let snap = app.snapshot(org, None).await?;
+    let inviters = lifecycle::inviter_emails(&app.store, &snap).await?;
     let (_, revision) = app
         .write(org, &acting, request_id, |snap, now| {
             let effects = rule(snap, acting.core(), user, now)?;
-            if effects.is_empty() {
-                return Ok(Write::new(()));
-            }
-            Ok(Write::new(())
-                .effects(effects)
-                .audit(AuditDraft::new(audit).target(user)))
+            Ok(record_status_change(
+                Write::new(()),
+                snap,
+                user,
+                audit,
+                effects,
+                &inviters,
+            ))
         })
         .await?;
     Ok(revision)
+}
+
+/// The audit entry of a deactivation, reactivation or removal; removing an
+/// Implementation Admin also ends their assignment, with its emails.
+fn record_status_change<T>(
+    write: Write<T>,
+    snap: &OrgSnapshot,
+    user: &str,
+    audit: &'static str,
+    effects: Vec<roster_core::Effect>,
+    inviters: &rustc_hash::FxHashMap<String, String>,
+) -> Write<T> {
+    if effects.is_empty() {
+        return write;
+    }
+    let removed_ia = snap
+        .member(user)
+        .filter(|m| audit == "member.removed" && m.org_role == Some(OrgRole::ImplementationAdmin));
+    let write = write
+        .effects(effects)
+        .audit(AuditDraft::new(audit).target(user));
+    match removed_ia {
+        Some(member) => lifecycle::ia_ended(
+            write,
+            snap,
+            member,
+            lifecycle::inviter_of(inviters, member),
+            EndReason::Removed,
+        ),
+        None => write,
+    }
 }
 
 pub async fn deactivate(
@@ -375,6 +430,8 @@ pub async fn bulk(
             "user_ids must hold 1 to 500 ids",
         ));
     }
+    let snap = app.snapshot(&org, None).await?;
+    let inviters = lifecycle::inviter_emails(&app.store, &snap).await?;
     let (results, revision) = app
         .write(&org, &acting, &request_id, |snap, now| {
             let mut working = snap.clone();
@@ -383,11 +440,9 @@ pub async fn bulk(
             for user in &body.user_ids {
                 match rule(&working, acting.core(), user, now) {
                     Ok(effects) => {
+                        write = record_status_change(write, &working, user, audit, effects.clone(), &inviters);
                         for e in &effects {
                             working.apply(e);
-                        }
-                        if !effects.is_empty() {
-                            write = write.effects(effects).audit(AuditDraft::new(audit).target(user).details(json!({"bulk": true})));
                         }
                         results.push(json!({"user_id": user, "ok": true}));
                     }

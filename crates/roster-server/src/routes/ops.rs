@@ -36,7 +36,10 @@ pub async fn metrics(State(app): State<AppState>) -> Response {
 }
 
 pub async fn openapi(State(app): State<AppState>) -> Json<Value> {
-    Json(openapi::document(&app.config.public_url))
+    Json(openapi::document(
+        &app.config.public_url,
+        app.clock.is_dev(),
+    ))
 }
 
 pub async fn docs() -> Html<String> {

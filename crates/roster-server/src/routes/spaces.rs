@@ -80,9 +80,10 @@ pub async fn list(
         }
     }
     let limit = page.limit()?;
+    let cursor = page.cursor("spc")?;
     let mut spaces: Vec<&Space> = snap
         .spaces()
-        .filter(|s| page.cursor.as_deref().is_none_or(|c| s.id.as_str() > c))
+        .filter(|s| cursor.is_none_or(|c| s.id.as_str() > c))
         .filter(|s| {
             authorize(
                 &snap,
@@ -123,18 +124,28 @@ pub async fn get(
     Ok(Json(space_json(found)))
 }
 
+#[derive(Deserialize)]
+pub struct PatchSpace {
+    name: Option<String>,
+}
+
+/// Partial: a missing `name` leaves the space as it is.
 pub async fn patch(
     State(app): State<AppState>,
     caller: Caller,
     request_id: RequestId,
     Path((org, space_id)): Path<(String, String)>,
-    ApiJson(body): ApiJson<SpaceBody>,
+    ApiJson(body): ApiJson<PatchSpace>,
 ) -> ApiResult<Response> {
     let acting = caller.acting_in(&org)?;
-    let name = require_name("name", &body.name)?;
-    let (renamed, revision) = app
+    let name = body
+        .name
+        .as_deref()
+        .map(|n| require_name("name", n))
+        .transpose()?;
+    let (space, revision) = app
         .write(&org, &acting, &request_id, |snap, now| {
-            space(snap, &space_id)?;
+            let current = space(snap, &space_id)?;
             authorize(
                 snap,
                 acting.core(),
@@ -142,6 +153,9 @@ pub async fn patch(
                 Resource::Space(&space_id),
                 now,
             )?;
+            let Some(name) = name.filter(|n| *n != current.name) else {
+                return Ok(Write::new(current.clone()));
+            };
             let renamed = Space {
                 id: space_id.clone(),
                 name: name.clone(),
@@ -158,11 +172,7 @@ pub async fn patch(
                 ))
         })
         .await?;
-    Ok(with_revision(
-        StatusCode::OK,
-        revision,
-        space_json(&renamed),
-    ))
+    Ok(with_revision(StatusCode::OK, revision, space_json(&space)))
 }
 
 pub async fn delete(
@@ -242,7 +252,8 @@ pub async fn members(
         }
     }
     rows.sort_by(|a, b| a.0.cmp(&b.0));
-    rows.retain(|r| page.cursor.as_deref().is_none_or(|c| r.0.as_str() > c));
+    let cursor = page.cursor("usr")?;
+    rows.retain(|r| cursor.is_none_or(|c| r.0.as_str() > c));
     let (rows, next_cursor) = paginate(rows, limit, |r| r.0.clone());
     let items: Vec<Value> = rows
         .into_iter()

@@ -156,7 +156,7 @@ pub async fn list(
         .tokens(
             &org,
             user_filter.as_deref(),
-            filter.page.cursor.as_deref(),
+            filter.page.cursor("tok")?,
             limit as i64 + 1,
         )
         .await?;
