@@ -37,14 +37,12 @@ async fn org_with_implementation_admin(app: &TestApp, duration: &str) -> (String
     (org, owner, ia)
 }
 
-fn ended_emails(app: &TestApp) -> impl std::future::Future<Output = usize> + '_ {
-    async move {
-        let outbox = app.state.store.outbox(None, 100).await.unwrap();
-        outbox
-            .iter()
-            .filter(|m| m.template.starts_with("implementation_admin_ended"))
-            .count()
-    }
+async fn ended_emails(app: &TestApp) -> usize {
+    let outbox = app.state.store.outbox(None, 100).await.unwrap();
+    outbox
+        .iter()
+        .filter(|m| m.template.starts_with("implementation_admin_ended"))
+        .count()
 }
 
 on_both_backends! {
