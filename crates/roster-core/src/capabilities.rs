@@ -58,11 +58,14 @@ pub fn capabilities(snapshot: &OrgSnapshot, user_id: &str, now: Timestamp) -> Ca
         .spaces()
         .filter(|space| allowed(Action::SpaceView, Resource::Space(&space.id)))
         .map(|space| {
+            // A facilitator who is also an org admin holds the union (rule 5):
+            // they see the space as an admin.
+            let admin_tier = member.and_then(|m| m.effective_org_role(now)).is_some();
             let view = match member.and_then(|m| snapshot.space_role(m, &space.id)) {
                 Some(SpaceRole::Participant) => SpaceView::Participant,
                 Some(SpaceRole::Sponsor) => SpaceView::Sponsor,
-                Some(SpaceRole::Facilitator) => SpaceView::Facilitator,
-                Some(SpaceRole::ProgramAdmin) | None => SpaceView::Admin,
+                Some(SpaceRole::Facilitator) if !admin_tier => SpaceView::Facilitator,
+                Some(SpaceRole::Facilitator | SpaceRole::ProgramAdmin) | None => SpaceView::Admin,
             };
             // `item.remove` is listed when the person may remove at least
             // their own items.

@@ -2173,3 +2173,36 @@ fn a_new_duration_keeps_the_original_inviter() {
     assert_eq!(ia.duration, IaDuration::SixMonths);
     assert_eq!(ia.invited_by.as_deref(), Some("o1"));
 }
+
+#[test]
+fn capabilities_show_each_space_as_the_person_sees_it() {
+    use roster_core::capabilities::{capabilities, SpaceView};
+    let mut snap = org();
+    add(&mut snap, "admin", Some(OrgRole::Admin));
+    add(&mut snap, "fac", None);
+    set_space(&mut snap, "admin", "s1", SpaceRole::Facilitator);
+    set_space(&mut snap, "admin", "s2", SpaceRole::Participant);
+    set_space(&mut snap, "fac", "s1", SpaceRole::Facilitator);
+    let views = |user: &str| -> Vec<(String, SpaceView)> {
+        capabilities(&snap, user, now())
+            .spaces
+            .into_iter()
+            .map(|s| (s.space_id, s.view))
+            .collect()
+    };
+    // Facilitator plus Admin: the union, seen as an admin; participant lock elsewhere.
+    assert_eq!(
+        views("admin"),
+        vec![
+            ("s1".into(), SpaceView::Admin),
+            ("s2".into(), SpaceView::Participant)
+        ]
+    );
+    assert_eq!(views("fac"), vec![("s1".into(), SpaceView::Facilitator)]);
+    let caps = capabilities(&snap, "fac", now());
+    assert!(
+        caps.sections.is_empty(),
+        "no Admin Area without an org role"
+    );
+    assert!(!caps.role_management);
+}

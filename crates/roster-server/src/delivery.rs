@@ -124,6 +124,7 @@ pub async fn deliver_due(app: &AppState) -> Result<(usize, usize), StoreError> {
     let Some(url) = app.config.smtp_url.as_deref() else {
         return Ok((0, 0));
     };
+    let _one_at_a_time = app.delivery.lock().await;
     let transport = match transport(url) {
         Ok(t) => t,
         Err(e) => {

@@ -127,6 +127,13 @@ pub async fn run_forever(app: AppState, mut shutdown: tokio::sync::watch::Receiv
     loop {
         tokio::select! {
             _ = ticker.tick() => {}
+            // Email queued by a write goes out now, not at the next tick.
+            _ = app.store.email_queued() => {
+                if let Err(e) = delivery::deliver_due(&app).await {
+                    tracing::warn!(error = %e, "email delivery failed; retrying next interval");
+                }
+                continue;
+            }
             _ = shutdown.changed() => return,
         }
         if let Err(e) = app.clock.refresh(&app.store).await {

@@ -20,6 +20,9 @@ pub struct Inner {
     pub config: Config,
     pub platform_key_hash: String,
     pub metrics: Metrics,
+    /// One delivery run at a time in this process, so a sweep waits for a
+    /// run already under way and then finds everything sent.
+    pub delivery: tokio::sync::Mutex<()>,
 }
 
 impl std::ops::Deref for AppState {
@@ -67,6 +70,7 @@ impl AppState {
             config,
             platform_key_hash,
             metrics: Metrics::default(),
+            delivery: tokio::sync::Mutex::new(()),
         }))
     }
 

@@ -56,6 +56,9 @@ pub struct Store {
     /// failing with SQLITE_BUSY.
     write_gate: Arc<tokio::sync::Mutex<()>>,
     cache: Arc<cache::SnapshotCache>,
+    /// Woken after a commit that queued email, so delivery need not wait
+    /// for the next job interval.
+    outbox_queued: Arc<tokio::sync::Notify>,
 }
 
 impl Store {
@@ -97,7 +100,17 @@ impl Store {
             url,
             write_gate: Arc::new(tokio::sync::Mutex::new(())),
             cache: Arc::new(cache::SnapshotCache::default()),
+            outbox_queued: Arc::new(tokio::sync::Notify::new()),
         })
+    }
+
+    /// Resolves after a commit that queued email (in this process).
+    pub async fn email_queued(&self) {
+        self.outbox_queued.notified().await;
+    }
+
+    pub(crate) fn announce_email(&self) {
+        self.outbox_queued.notify_one();
     }
 
     pub fn backend(&self) -> Backend {

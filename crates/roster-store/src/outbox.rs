@@ -171,6 +171,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         enqueue(&mut tx, org_id, email, to_ms(now)).await?;
         tx.commit().await?;
+        self.announce_email();
         Ok(())
     }
 }

@@ -164,6 +164,9 @@ impl Store {
         }
         let revision = self.persist(&mut tx, org_id, &write, ctx).await?;
         tx.commit().await?;
+        if !write.emails.is_empty() {
+            self.announce_email();
+        }
         if write.rows.iter().any(|r| matches!(r, Row::DeleteOrg)) {
             self.cache.evict(org_id, None);
         } else {
@@ -204,6 +207,9 @@ impl Store {
         let write = rules(&snapshot).map_err(WriteError::Rule)?;
         let revision = self.persist(&mut tx, org_id, &write, ctx).await?;
         tx.commit().await?;
+        if !write.emails.is_empty() {
+            self.announce_email();
+        }
         self.remember(snapshot, &write.effects, revision);
         Ok((write.value, revision))
     }
