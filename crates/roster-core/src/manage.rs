@@ -50,6 +50,46 @@ pub fn authorize(
     }
 }
 
+/// Acting on a person's own things (their member record, their tokens):
+/// themselves while they hold access, or whoever may do `action`.
+pub fn authorize_self_or(
+    snapshot: &OrgSnapshot,
+    actor: Actor<'_>,
+    user_id: &str,
+    action: Action,
+    now: Timestamp,
+) -> Result<(), RuleError> {
+    if actor.user_id() == Some(user_id) && holds_access(snapshot, user_id, now) {
+        return Ok(());
+    }
+    authorize(snapshot, actor, action, Resource::Organization, now)
+}
+
+/// Who may hold tokens here (SPEC §8): a person with access now, never the
+/// platform itself.
+pub fn token_holder<'a>(
+    snapshot: &OrgSnapshot,
+    actor: Actor<'a>,
+    now: Timestamp,
+) -> Result<&'a str, RuleError> {
+    match actor {
+        Actor::User(user) if holds_access(snapshot, user, now) => Ok(user),
+        Actor::User(_) => Err(RuleError::Forbidden(
+            "only active members hold tokens".into(),
+        )),
+        Actor::Platform => Err(RuleError::Forbidden(
+            "tokens belong to people: act as one with X-Roster-Actor".into(),
+        )),
+    }
+}
+
+/// An active member whose access has not ended (SPEC §4 rules 1 and 2).
+pub fn holds_access(snapshot: &OrgSnapshot, user_id: &str, now: Timestamp) -> bool {
+    snapshot
+        .member(user_id)
+        .is_some_and(|m| m.is_active() && !m.ia_expired(now))
+}
+
 /// The target member, or `not_found`. An expired Implementation Admin is
 /// already gone (SPEC §4 rule 2), so they are not found either.
 pub fn target<'s>(

@@ -117,14 +117,11 @@ fn authorize_view(
     user: &str,
     now: Timestamp,
 ) -> ApiResult<()> {
-    if acting.user_id() == Some(user) && snap.member(user).is_some() {
-        return Ok(());
-    }
-    Ok(authorize(
+    Ok(manage::authorize_self_or(
         snap,
         acting.core(),
+        user,
         Action::MembersView,
-        Resource::Organization,
         now,
     )?)
 }

@@ -239,20 +239,25 @@ pub async fn delete(
     Path(org): Path<String>,
 ) -> ApiResult<Response> {
     let acting = caller.acting_in(&org)?;
-    app.write(&org, &acting, &request_id, |snap, now| {
-        authorize(
-            snap,
-            acting.core(),
-            Action::OrgDelete,
-            Resource::Organization,
-            now,
-        )?;
-        Ok(Write::new(())
-            .row(Row::DeleteOrg)
-            .audit(AuditDraft::new("org.deleted").details(json!({"name": snap.name}))))
-    })
-    .await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    let (_, revision) = app
+        .write(&org, &acting, &request_id, |snap, now| {
+            authorize(
+                snap,
+                acting.core(),
+                Action::OrgDelete,
+                Resource::Organization,
+                now,
+            )?;
+            Ok(Write::new(())
+                .row(Row::DeleteOrg)
+                .audit(AuditDraft::new("org.deleted").details(json!({"name": snap.name}))))
+        })
+        .await?;
+    Ok(with_revision(
+        StatusCode::NO_CONTENT,
+        revision,
+        serde_json::Value::Null,
+    ))
 }
 
 #[derive(Deserialize)]

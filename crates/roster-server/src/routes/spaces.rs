@@ -74,9 +74,10 @@ pub async fn list(
     let acting = caller.acting_in(&org)?;
     let snap = app.snapshot(&org, None).await?;
     let now = app.now();
+    // SPEC §4 rule 1: no membership, or a deactivated one, sees nothing.
     if let Acting::User(user) = &acting {
-        if snap.member(user).is_none() {
-            return Err(ApiError::forbidden("not a member of this organization"));
+        if !manage::holds_access(&snap, user, now) {
+            return Err(ApiError::forbidden("no access to this organization"));
         }
     }
     let limit = page.limit()?;

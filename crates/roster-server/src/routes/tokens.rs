@@ -7,7 +7,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Json;
 use chrono::{DateTime, Utc};
-use roster_core::manage::authorize;
+use roster_core::manage::{self, authorize};
 use roster_core::{Action, OrgSnapshot, Resource, Timestamp};
 use roster_store::{AuditDraft, NewToken, Row, Write};
 use serde::Deserialize;
@@ -46,17 +46,8 @@ pub struct CreateToken {
     expires_at: Option<DateTime<Utc>>,
 }
 
-/// Someone who may hold tokens here: an active member with access now.
 fn require_member(snap: &OrgSnapshot, acting: &Acting, now: Timestamp) -> ApiResult<String> {
-    let Acting::User(user) = acting else {
-        return Err(ApiError::forbidden(
-            "tokens belong to people: send X-Roster-Actor",
-        ));
-    };
-    match snap.member(user) {
-        Some(m) if m.is_active() && !m.ia_expired(now) => Ok(user.clone()),
-        _ => Err(ApiError::forbidden("only active members hold tokens")),
-    }
+    Ok(manage::token_holder(snap, acting.core(), now)?.to_owned())
 }
 
 pub async fn create(
@@ -137,18 +128,15 @@ pub async fn list(
         now,
     )
     .is_ok();
-    let user_filter = match (&acting, filter.user_id.as_deref().filter(|u| !u.is_empty())) {
-        (_, Some(user)) if manages || acting.user_id() == Some(user) => Some(user.to_owned()),
-        (_, Some(_)) => {
-            return Err(ApiError::forbidden(
-                "only admins with tokens.manage see other people's tokens",
-            ))
+    // One person's tokens (their own, or anyone's with tokens.manage), or
+    // everyone's for those who manage tokens.
+    let user_filter = match filter.user_id.as_deref().filter(|u| !u.is_empty()) {
+        Some(user) => {
+            manage::authorize_self_or(&snap, acting.core(), user, Action::TokensManage, now)?;
+            Some(user.to_owned())
         }
-        (_, None) if manages => None,
-        (Acting::User(user), None) => {
-            Some(require_member(&snap, &Acting::User(user.clone()), now)?)
-        }
-        (Acting::Platform, None) => None,
+        None if manages => None,
+        None => Some(require_member(&snap, &acting, now)?),
     };
     let limit = filter.page.limit()?;
     let rows = app
@@ -180,15 +168,13 @@ pub async fn revoke(
         .ok_or_else(|| ApiError::not_found("token"))?;
     let (_, revision) = app
         .write(&org, &acting, &request_id, |snap, now| {
-            if acting.user_id() != Some(token.user_id.as_str()) {
-                authorize(
-                    snap,
-                    acting.core(),
-                    Action::TokensManage,
-                    Resource::Organization,
-                    now,
-                )?;
-            }
+            manage::authorize_self_or(
+                snap,
+                acting.core(),
+                &token.user_id,
+                Action::TokensManage,
+                now,
+            )?;
             if token.revoked_at.is_some() {
                 return Ok(Write::new(()));
             }
