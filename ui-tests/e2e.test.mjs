@@ -403,3 +403,28 @@ test("the platform page lists Forever assignments and saves allowlists", async (
   await shot(page, "platform");
   await context.close();
 });
+
+test("a program admin runs their program's members but sees no organization pages", async () => {
+  const { org, owner } = await newOrg();
+  const mine = (await api("POST", `/v1/orgs/${org}/spaces`, { name: "Mine" }, owner)).body.id;
+  const other = (await api("POST", `/v1/orgs/${org}/spaces`, { name: "Other" }, owner)).body.id;
+  const pa = await addMember(org, owner, "pa@coach.test", "program_admin", [mine]);
+  const page = await signedIn(org, pa);
+  await page.goto(base + "/ui");
+  await page.waitForURL(/\/ui\/spaces$/);
+  const nav = page.getByRole("navigation", { name: "Admin Area" });
+  assert.equal(await nav.getByRole("link", { name: "Users" }).count(), 0);
+  assert.equal(await page.getByRole("link", { name: "Other" }).count(), 0, "only their program");
+  await page.getByRole("link", { name: "Mine" }).click();
+  const invite = page.getByRole("region", { name: "Invite people to this program" });
+  await invite.getByLabel("Email addresses").fill("newcomer@coach.test");
+  await invite.getByLabel("Role").selectOption("participant");
+  await invite.getByRole("button", { name: "Send Invitations" }).click();
+  await page.getByText("Invitations sent").waitFor();
+  await axe(page, "program admin program page");
+  const listed = await api("GET", `/v1/orgs/${org}/invitations?status=pending`);
+  assert.deepEqual(listed.body.items.map((i) => [i.email, i.role, i.space_ids]), [["newcomer@coach.test", "participant", [mine]]]);
+  const res = await page.goto(`${base}/ui/spaces/${other}`);
+  assert.equal(res.status(), 403);
+  await page.context().close();
+});

@@ -15,7 +15,7 @@ use super::kit::{self, badge, dialog, error, notice};
 use super::session::Viewer;
 use super::users::ConfirmForm;
 use crate::extract::{ApiJson, RequestId};
-use crate::routes::spaces;
+use crate::routes::{invitations, spaces};
 use crate::state::AppState;
 
 #[derive(Deserialize, Default)]
@@ -201,6 +201,22 @@ fn render(
                 }
             }
         }
+        @if manages {
+            section aria-labelledby="invite-heading" {
+                h2 #invite-heading { "Invite people to this program" }
+                form method="post" action={ (back) "/invite" } {
+                    (viewer.csrf_field())
+                    label for="program-invite-emails" { "Email addresses" }
+                    p.hint #program-invite-hint { "Separated by commas, semicolons, spaces or new lines. If one fails, nobody is invited." }
+                    textarea #program-invite-emails name="emails" required aria-describedby="program-invite-hint" {}
+                    label for="program-invite-role" { "Role" }
+                    select #program-invite-role name="role" {
+                        @for r in SpaceRole::ALL { option value=(r.as_str()) selected[r == SpaceRole::Participant] { (r.label()) } }
+                    }
+                    p { button type="submit" { "Send Invitations" } }
+                }
+            }
+        }
         @if manages && !addable.is_empty() {
             section aria-labelledby="add-heading" {
                 h2 #add-heading { "Add an existing member" }
@@ -238,6 +254,76 @@ pub struct AddForm {
     csrf: String,
     user_id: String,
     role: String,
+}
+
+#[derive(Deserialize)]
+pub struct InviteForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    emails: String,
+    role: String,
+}
+
+/// A Program Admin invites new people into their program (SPEC §4).
+pub async fn invite(
+    State(app): State<AppState>,
+    request_id: RequestId,
+    viewer: Viewer,
+    Path(space): Path<String>,
+    Form(form): Form<InviteForm>,
+) -> Response {
+    if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
+        return refused;
+    }
+    let q = SpaceQuery::default();
+    let Ok(role) = form.role.parse::<SpaceRole>() else {
+        return render(
+            &viewer,
+            &space,
+            &q,
+            Some("Choose a role.".into()),
+            StatusCode::BAD_REQUEST,
+        );
+    };
+    let batch = invitations::CreateBatch {
+        emails: invitations::Emails::Text(form.emails),
+        role: roster_core::Role::Space(role),
+        space_ids: vec![space.clone()],
+        duration: None,
+        message: None,
+    };
+    match invitations::create(
+        State(app),
+        viewer.caller(),
+        request_id,
+        Path(viewer.org_id.clone()),
+        ApiJson(batch),
+    )
+    .await
+    {
+        Ok(_) => kit::see_other(&format!("/ui/spaces/{space}?notice=Invitations+sent")),
+        Err(e) => {
+            let rejected: Vec<String> = e
+                .extra
+                .get("rejected")
+                .and_then(|r| r.as_array())
+                .map(|items| {
+                    items
+                        .iter()
+                        .filter_map(|i| i["email"].as_str())
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default();
+            let detail = if rejected.is_empty() {
+                e.detail.clone()
+            } else {
+                format!("{} ({})", e.detail, rejected.join(", "))
+            };
+            render(&viewer, &space, &q, Some(detail), e.status)
+        }
+    }
 }
 
 pub async fn add(
