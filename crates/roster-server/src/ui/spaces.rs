@@ -304,22 +304,15 @@ pub async fn invite(
     {
         Ok(_) => kit::see_other(&format!("/ui/spaces/{space}?notice=Invitations+sent")),
         Err(e) => {
-            let rejected: Vec<String> = e
-                .extra
-                .get("rejected")
-                .and_then(|r| r.as_array())
-                .map(|items| {
-                    items
-                        .iter()
-                        .filter_map(|i| i["email"].as_str())
-                        .map(str::to_owned)
-                        .collect()
-                })
-                .unwrap_or_default();
-            let detail = if rejected.is_empty() {
-                e.detail.clone()
-            } else {
-                format!("{} ({})", e.detail, rejected.join(", "))
+            let problem = super::users::FormState::from_error(&e);
+            let emails: Vec<&str> = problem
+                .rejected
+                .iter()
+                .map(|(email, _)| email.as_str())
+                .collect();
+            let detail = match (problem.error, emails.is_empty()) {
+                (Some(error), false) => format!("{error} ({})", emails.join(", ")),
+                (error, _) => error.unwrap_or(e.detail),
             };
             render(&viewer, &space, &q, Some(detail), e.status)
         }

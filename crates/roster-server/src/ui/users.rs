@@ -45,7 +45,7 @@ pub struct FormState {
 }
 
 impl FormState {
-    fn from_error(e: &ApiError) -> Self {
+    pub fn from_error(e: &ApiError) -> Self {
         let rejected = e
             .extra
             .get("rejected")
