@@ -327,6 +327,17 @@ test("participants and sponsors see no Admin Area", async () => {
     const res = await page.goto(base + "/ui/users");
     assert.equal(res.status(), 403);
     await axe(page, `${role} home`);
+    // Only a participant may leave the program, after confirming.
+    await page.goto(`${base}/ui/spaces/${space}`);
+    const leave = page.getByRole("link", { name: "Leave this program" });
+    if (role === "participant") {
+      await leave.click();
+      await page.getByRole("dialog").getByRole("button", { name: "Leave program" }).click();
+      await page.getByText("You left the program").waitFor();
+      assert.deepEqual((await api("GET", `/v1/orgs/${org}/members/${user}`)).body.space_roles, []);
+    } else {
+      assert.equal(await leave.count(), 0);
+    }
     await page.context().close();
   }
 });

@@ -52,6 +52,7 @@ pub fn routes() -> Router<AppState> {
         .route("/ui/spaces/{space}", get(spaces::members))
         .route("/ui/spaces/{space}/members", post(spaces::add))
         .route("/ui/spaces/{space}/invite", post(spaces::invite))
+        .route("/ui/spaces/{space}/leave", post(spaces::leave))
         .route(
             "/ui/spaces/{space}/members/{user}/remove",
             post(spaces::remove),

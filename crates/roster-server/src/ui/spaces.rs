@@ -145,6 +145,14 @@ fn render(
         );
     }
     let manages = authorize_space_roles(&viewer.snap, acting.core(), space_id, viewer.now).is_ok();
+    let may_leave = roster_core::manage::authorize(
+        &viewer.snap,
+        acting.core(),
+        Action::SpaceLeave,
+        Resource::Space(space_id),
+        viewer.now,
+    )
+    .is_ok();
     let mut rows: Vec<_> = viewer
         .snap
         .members()
@@ -234,6 +242,19 @@ fn render(
                 }
             }
         }
+        @if may_leave {
+            p { a.button.secondary href={ (back) "?modal=leave" } { "Leave this program" } }
+        }
+        @if may_leave && q.modal.as_deref() == Some("leave") {
+            (dialog("leave-dialog", &format!("Leave {}?", space.name), &back, html! {
+                form method="post" action={ (back) "/leave" } {
+                    (viewer.csrf_field())
+                    (error(problem.as_deref()))
+                    p { "You will no longer take part in this program. Someone who runs it can add you again." }
+                    p { button.danger type="submit" { "Leave program" } }
+                }
+            }))
+        }
         @if let (Some("remove"), Some(m)) = (q.modal.as_deref(), q.user.as_deref().and_then(|u| viewer.snap.member(u))) {
             (dialog("remove-dialog", &format!("Remove {} from {}?", m.name, space.name), &back, html! {
                 form method="post" action={ (back) "/members/" (m.user_id) "/remove" } {
@@ -254,6 +275,39 @@ pub struct AddForm {
     csrf: String,
     user_id: String,
     role: String,
+}
+
+/// A participant leaves a program themselves, after confirming (SPEC §7).
+pub async fn leave(
+    State(app): State<AppState>,
+    request_id: RequestId,
+    viewer: Viewer,
+    Path(space): Path<String>,
+    Form(form): Form<ConfirmForm>,
+) -> Response {
+    if let Some(refused) = viewer.csrf_refusal(form.csrf()) {
+        return refused;
+    }
+    let body = crate::routes::members::Confirm { confirm: true };
+    match spaces::leave(
+        State(app),
+        viewer.caller(),
+        request_id,
+        Path((viewer.org_id.clone(), space.clone())),
+        ApiJson(body),
+    )
+    .await
+    {
+        Ok(_) => kit::see_other("/ui/spaces?notice=You+left+the+program"),
+        Err(e) => {
+            let q = SpaceQuery {
+                modal: Some("leave".into()),
+                user: None,
+                notice: None,
+            };
+            render(&viewer, &space, &q, Some(e.detail.clone()), e.status)
+        }
+    }
 }
 
 #[derive(Deserialize)]
