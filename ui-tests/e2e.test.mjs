@@ -384,10 +384,28 @@ test("the audit log and invitations pages show what happened and are accessible"
   await shot(page, "invitations");
   await page.getByRole("button", { name: "Resend to later@coach.test" }).click();
   await page.getByText("Invitation sent again").waitFor();
+  // Revoking asks first; Escape backs out of the dialog without revoking.
+  await page.getByRole("link", { name: "Revoke the invitation to later@coach.test" }).click();
+  await page.getByRole("dialog").waitFor();
+  await page.keyboard.press("Escape");
+  await page.waitForURL(/\/ui\/invitations$/);
+  assert.equal((await api("GET", `/v1/orgs/${org}/invitations?status=pending`)).body.items.length, 1);
+  await page.getByRole("link", { name: "Revoke the invitation to later@coach.test" }).click();
+  await page.getByRole("dialog").getByRole("button", { name: "Revoke invitation" }).click();
+  await page.getByText("Invitation revoked").waitFor();
+  assert.equal((await api("GET", `/v1/orgs/${org}/invitations?status=revoked`)).body.items.length, 1);
   await page.goto(base + "/ui/audit");
   await page.getByText(/Chain verified: \d+ entries/).waitFor();
   await axe(page, "audit");
   await shot(page, "audit");
+  const exported = await page.request.get(base + "/ui/audit/export?format=csv");
+  assert.equal(exported.status(), 200);
+  assert.match(await exported.text(), /^seq,id,at,/);
+  // Signing out ends the session: the page sends you to sign in again.
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.waitForURL(/\/ui\/sign-in/);
+  await page.goto(base + "/ui/users");
+  await page.getByText("Your session has ended").waitFor();
   await page.context().close();
 });
 

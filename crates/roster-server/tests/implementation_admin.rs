@@ -352,6 +352,10 @@ on_both_backends! {
         assert_eq!(a.status, StatusCode::NO_CONTENT);
         let listed = app.get("/v1/platform/implementation-admins?duration=forever", None).await;
         assert!(listed.body["items"][0]["last_reviewed_at"].is_string());
+        assert_eq!(listed.body["items"][0]["reviews"], 1);
+        app.post(&format!("/v1/platform/implementation-admins/{org}/{ia}/review"), None, json!({})).await;
+        let listed = app.get("/v1/platform/implementation-admins?duration=forever", None).await;
+        assert_eq!(listed.body["items"][0]["reviews"], 2, "every review is kept");
         let a = app.post(&format!("/v1/platform/implementation-admins/{org}/{ia}/review"), Some(&owner), json!({})).await;
         assert_eq!(a.status, StatusCode::FORBIDDEN, "platform only");
         app.stop().await;
@@ -406,5 +410,59 @@ async fn queued_email_goes_out_without_waiting_for_the_job_interval() {
     let smtp = app.smtp.clone().unwrap();
     smtp.wait_for(1, std::time::Duration::from_secs(10)).await;
     assert_eq!(smtp.to("new@acme.test").len(), 1);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn undeliverable_email_is_retried_with_backoff_then_given_up() {
+    // A port nobody listens on: every attempt fails.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let app = common::spawn_with(Backend::Sqlite, |c| {
+        c.smtp_url = Some(format!("smtp://127.0.0.1:{closed}"))
+    })
+    .await
+    .unwrap();
+    let (org, owner) = app.create_org("Acme", "owner@acme.test", None).await;
+    app.post(
+        &format!("/v1/orgs/{org}/invitations"),
+        Some(&owner),
+        json!({"emails": ["far@acme.test"], "role": "admin"}),
+    )
+    .await;
+    app.sweep().await;
+    let message = || async {
+        app.state
+            .store
+            .outbox(Some("far@acme.test"), 1)
+            .await
+            .unwrap()
+            .remove(0)
+    };
+    let first = message().await;
+    assert_eq!((first.status.as_str(), first.attempts), ("pending", 1));
+    assert!(first.last_error.is_some());
+    // Not again before its backoff has passed.
+    app.sweep().await;
+    assert_eq!(message().await.attempts, 1);
+    let mut rounds = 0;
+    while message().await.status == "pending" {
+        rounds += 1;
+        assert!(rounds <= 10, "gives up after a bounded number of attempts");
+        app.advance(3_600).await;
+        app.sweep().await;
+    }
+    let last = message().await;
+    assert_eq!(
+        (last.status.as_str(), last.attempts),
+        ("dead", roster_server::delivery::MAX_ATTEMPTS)
+    );
+    assert_eq!(
+        last.message_id, first.message_id,
+        "one Message-ID for every attempt"
+    );
     app.stop().await;
 }

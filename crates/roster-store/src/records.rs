@@ -57,6 +57,8 @@ pub struct ForeverAssignment {
     pub email: String,
     pub since: Timestamp,
     pub last_reviewed_at: Option<Timestamp>,
+    /// Reviews recorded since this assignment began.
+    pub reviews: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -275,7 +277,9 @@ impl Store {
         &self,
     ) -> Result<Vec<ForeverAssignment>, StoreError> {
         let rows = sqlx::query(
-            "SELECT m.org_id, m.user_id, u.email, m.ia_assigned_at, m.ia_last_reviewed_at
+            "SELECT m.org_id, m.user_id, u.email, m.ia_assigned_at, m.ia_last_reviewed_at,
+                    (SELECT COUNT(*) FROM ia_reviews r
+                     WHERE r.org_id = m.org_id AND r.user_id = m.user_id AND r.reviewed_at >= m.ia_assigned_at) AS reviews
              FROM memberships m JOIN users u ON u.id = m.user_id JOIN orgs o ON o.id = m.org_id
              WHERE o.deleted_at IS NULL AND m.org_role = 'implementation_admin' AND m.ia_duration = 'forever'
              ORDER BY m.ia_assigned_at, m.org_id, m.user_id",
@@ -292,6 +296,7 @@ impl Store {
                     last_reviewed_at: row
                         .try_get::<Option<i64>, _>("ia_last_reviewed_at")?
                         .map(from_ms),
+                    reviews: row.try_get("reviews")?,
                 })
             })
             .collect()

@@ -350,6 +350,13 @@ async fn persist_row(
                 .bind(org_id.to_owned())
         }
         Row::IaReview { user_id } => {
+            // Every review is kept; the membership shows the latest.
+            sqlx::query("INSERT INTO ia_reviews (org_id, user_id, reviewed_at) VALUES ($1, $2, $3)")
+                .bind(org_id.to_owned())
+                .bind(user_id.clone())
+                .bind(now)
+                .execute(&mut **tx)
+                .await?;
             sqlx::query("UPDATE memberships SET ia_last_reviewed_at = $1 WHERE org_id = $2 AND user_id = $3")
                 .bind(now)
                 .bind(org_id.to_owned())

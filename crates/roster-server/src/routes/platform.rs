@@ -52,6 +52,7 @@ pub async fn implementation_admins(
                 "since": views::time(a.since),
                 "age_days": (now - a.since).num_days(),
                 "last_reviewed_at": views::opt_time(a.last_reviewed_at),
+                "reviews": a.reviews,
             })
         })
         .collect();
