@@ -107,6 +107,7 @@ pub fn plan_invitations(
         if let (Role::Space(role), Some(member)) =
             (request.role, snapshot.member_by_email(&invitation.email))
         {
+            crate::manage::guard_space_target(snapshot, actor, member, now)?;
             invitation.status = InvitationStatus::Accepted;
             plan.effects.extend(space_role_effects(
                 &member.user_id,
@@ -383,14 +384,8 @@ pub fn accept_invitation(
             );
         }
     }
-    guard_acceptance_seat(
-        snapshot,
-        invitation,
-        &before,
-        &member,
-        existing.is_some(),
-        now,
-    )?;
+    guard_inviter(snapshot, invitation, now)?;
+    guard_acceptance_seat(snapshot, &before, &member, existing.is_some(), now)?;
     let mut accepted = invitation.clone();
     accepted.status = InvitationStatus::Accepted;
     effects.push(Effect::PutInvitation(accepted));
@@ -401,7 +396,6 @@ pub fn accept_invitation(
 /// only when the limit was lowered below what was reserved.
 fn guard_acceptance_seat(
     snapshot: &OrgSnapshot,
-    invitation: &Invitation,
     before: &Member,
     after: &Member,
     was_member: bool,
@@ -411,15 +405,55 @@ fn guard_acceptance_seat(
     if uses_before || !snapshot.uses_seat(after, now) {
         return Ok(());
     }
+    // The invitation's reservation becomes a seat, so the seats used after
+    // it must fit the limit whatever else is reserved.
     let usage = snapshot.seat_usage(now);
-    let reserved_by_this = u32::from(snapshot.reserving_emails(now).contains(&invitation.email));
-    if usage.fits(1u32.saturating_sub(reserved_by_this)) {
+    if usage.limit.is_none_or(|limit| usage.used < limit) {
         Ok(())
     } else {
         Err(RuleError::SeatLimitReached {
             limit: usage.limit.unwrap_or(0),
         })
     }
+}
+
+/// An invitation grants only what its sender may still grant: one sent by
+/// someone who has since lost that power (removed, deactivated, demoted, an
+/// Implementation Admin whose time ran out) cannot be accepted.
+fn guard_inviter(
+    snapshot: &OrgSnapshot,
+    invitation: &Invitation,
+    now: Timestamp,
+) -> Result<(), RuleError> {
+    let Some(inviter) = invitation.invited_by.as_deref() else {
+        return Ok(());
+    };
+    let actor = Actor::User(inviter);
+    let still_may = match invitation.role {
+        Role::Org(OrgRole::Owner) => authorize(
+            snapshot,
+            actor,
+            Action::OwnerAssign,
+            Resource::Organization,
+            now,
+        ),
+        Role::Org(_) => authorize(
+            snapshot,
+            actor,
+            Action::MembersInvite,
+            Resource::Organization,
+            now,
+        ),
+        Role::Space(_) => invitation
+            .space_ids
+            .iter()
+            .filter(|space| snapshot.space(space).is_some())
+            .try_for_each(|space| authorize_space_roles(snapshot, actor, space, now)),
+    };
+    still_may.map_err(|_| RuleError::Conflict {
+        code: "invitation_not_pending",
+        message: "this invitation is no longer valid: the person who sent it can no longer grant this role".into(),
+    })
 }
 
 fn authorize_on_invitation<'s>(
@@ -477,6 +511,16 @@ pub fn resend_invitation(
         && !snapshot.settings.allow_implementation_admin
     {
         return Err(RuleError::ImplementationAdminDisabled);
+    }
+    // A lapsed invitation reserves nothing any more: renewing it takes a
+    // seat again, so it needs one.
+    if !invitation.is_open(now) {
+        check_batch_seats(
+            snapshot,
+            invitation.role,
+            std::slice::from_ref(&invitation.email),
+            now,
+        )?;
     }
     invitation.expires_at = (now + ttl).trunc_subsecs(0);
     invitation.send_count = invitation.send_count.saturating_add(1);

@@ -516,6 +516,33 @@ pub fn authorize_space_roles(
     })
 }
 
+/// Program Admins run the people of their program, not the organization's
+/// admins: changing an Owner's, Admin's or Implementation Admin's program
+/// role (e.g. pinning them to read-only as a sponsor) is for the Admin Area.
+pub fn guard_space_target(
+    snapshot: &OrgSnapshot,
+    actor: Actor<'_>,
+    target: &Member,
+    now: Timestamp,
+) -> Result<(), RuleError> {
+    let org_admin_target = target.effective_org_role(now).is_some();
+    if org_admin_target
+        && authorize(
+            snapshot,
+            actor,
+            Action::MembersChangeRole,
+            Resource::Organization,
+            now,
+        )
+        .is_err()
+    {
+        return Err(RuleError::Forbidden(
+            "only organization admins change an organization admin's program roles".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// `PUT spaces/{space}/members/{user}`: add an existing member or change
 /// their role in the space.
 pub fn set_space_role(
@@ -528,6 +555,7 @@ pub fn set_space_role(
 ) -> Result<Vec<Effect>, RuleError> {
     authorize_space_roles(snapshot, actor, space_id, now)?;
     let member = target(snapshot, user_id, now)?;
+    guard_space_target(snapshot, actor, member, now)?;
     if snapshot.space_role(member, space_id) == Some(role) {
         return Ok(Vec::new());
     }
@@ -562,6 +590,7 @@ pub fn remove_space_role(
 ) -> Result<SpaceRoleRemoval, RuleError> {
     authorize_space_roles(snapshot, actor, space_id, now)?;
     let member = target(snapshot, user_id, now)?;
+    guard_space_target(snapshot, actor, member, now)?;
     let org_role = member.effective_org_role(now);
     match (snapshot.space_role(member, space_id), org_role) {
         (None, Some(org_role)) => Err(RuleError::InheritedAccess { org_role }),

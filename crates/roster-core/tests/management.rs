@@ -2206,3 +2206,124 @@ fn capabilities_show_each_space_as_the_person_sees_it() {
     );
     assert!(!caps.role_management);
 }
+
+#[test]
+fn resending_a_lapsed_invitation_needs_a_free_seat_and_acceptance_never_exceeds_the_limit() {
+    let mut snap = org();
+    add(&mut snap, "o1", OWNER);
+    seat_limit(&mut snap, 2);
+    let first = invite(
+        &snap,
+        "o1",
+        &["a@x.test"],
+        org_role(OrgRole::Admin),
+        &[],
+        None,
+    )
+    .unwrap();
+    apply_all(&mut snap, &first.effects);
+    let later = now() + Duration::days(15);
+    // The lapsed invitation reserves nothing: someone else takes the last seat.
+    let second = plan_invitations(
+        &snap,
+        Actor::User("o1"),
+        &request(&["b@x.test"], org_role(OrgRole::Admin), &[], None),
+        later,
+        ttl(),
+        &mut next_id,
+    )
+    .unwrap();
+    apply_all(&mut snap, &second.effects);
+    let lapsed = &first.invitations[0].id;
+    let resent = resend_invitation(&snap, Actor::User("o1"), lapsed, later, ttl());
+    assert_eq!(resent, Err(RuleError::SeatLimitReached { limit: 2 }));
+    let accept_b = accept_invitation(
+        &snap,
+        &second.invitations[0].id,
+        &Invitee {
+            user_id: "b".into(),
+            name: "B".into(),
+        },
+        later,
+    )
+    .unwrap();
+    apply_all(&mut snap, &accept_b);
+    assert_eq!(snap.seat_usage(later).used, 2);
+}
+
+#[test]
+fn an_invitation_is_void_once_its_sender_can_no_longer_grant_the_role() {
+    let mut snap = org();
+    add(&mut snap, "o1", OWNER);
+    add(&mut snap, "admin", ADMIN);
+    let plan = invite(
+        &snap,
+        "admin",
+        &["friend@x.test"],
+        org_role(OrgRole::Admin),
+        &[],
+        None,
+    )
+    .unwrap();
+    apply_all(&mut snap, &plan.effects);
+    let removed = remove_member(&snap, Actor::User("o1"), "admin", now()).unwrap();
+    apply_all(&mut snap, &removed);
+    let accepted = accept_invitation(
+        &snap,
+        &plan.invitations[0].id,
+        &Invitee {
+            user_id: "friend".into(),
+            name: "F".into(),
+        },
+        now(),
+    );
+    assert!(
+        matches!(
+            accepted,
+            Err(RuleError::Conflict {
+                code: "invitation_not_pending",
+                ..
+            })
+        ),
+        "{accepted:?}"
+    );
+}
+
+#[test]
+fn a_program_admin_cannot_change_an_org_admins_role_in_their_program() {
+    let mut snap = org();
+    add(&mut snap, "o1", OWNER);
+    add(&mut snap, "pa", None);
+    set_space(&mut snap, "pa", "s1", SpaceRole::ProgramAdmin);
+    let pinned = set_space_role(
+        &snap,
+        Actor::User("pa"),
+        "s1",
+        "o1",
+        SpaceRole::Sponsor,
+        now(),
+    );
+    assert!(matches!(pinned, Err(RuleError::Forbidden(_))), "{pinned:?}");
+    let invited = invite(
+        &snap,
+        "pa",
+        &["o1@example.com"],
+        Role::Space(SpaceRole::Participant),
+        &["s1"],
+        None,
+    );
+    assert!(
+        matches!(invited, Err(RuleError::Forbidden(_))),
+        "{invited:?}"
+    );
+    // The Owner can, through the Admin Area.
+    assert!(set_space_role(
+        &snap,
+        Actor::User("o1"),
+        "s1",
+        "o1",
+        SpaceRole::Sponsor,
+        now()
+    )
+    .is_ok());
+}
