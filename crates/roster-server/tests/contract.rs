@@ -236,3 +236,85 @@ async fn the_openapi_document_lists_the_dev_clock_only_when_it_is_on() {
     assert!(doc["paths"].get("/v1/orgs").is_some());
     app.stop().await;
 }
+
+mod input {
+    use super::*;
+
+    on_both_backends! {
+        async fn control_characters_are_refused_as_bad_input_never_a_500(app) {
+            let (org, owner) = app.create_org("Acme", "owner@acme.test", None).await;
+            let space = app.create_space(&org, &owner, "P").await;
+            let cases = [
+                app.post(&format!("/v1/orgs/{org}/invitations"), Some(&owner), json!({"emails": ["a@acme.test"], "role": "participant", "space_ids": [space], "message": "hi\u{0}"})).await,
+                app.post("/v1/orgs", None, json!({"name": "x", "owner_email": "b@acme.test", "owner_name": "Eve\u{0}"})).await,
+                app.get(&format!("/v1/orgs/{org}/audit?action=%00"), None).await,
+                app.get(&format!("/v1/orgs/{org}/tokens?user_id=%00"), Some(&owner)).await,
+                app.delete(&format!("/v1/orgs/{org}/tokens/%00"), Some(&owner)).await,
+            ];
+            for a in cases {
+                assert_eq!((a.status, a.code()), (StatusCode::BAD_REQUEST, "validation_failed"), "{:?}", a.body);
+            }
+            app.stop().await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_cannot_mint_a_token_that_outlives_it() {
+    let app = common::spawn(Backend::Sqlite).await.unwrap();
+    let (org, owner) = app.create_org("Acme", "owner@acme.test", None).await;
+    let soon = (chrono::Utc::now() + chrono::Duration::minutes(10)).to_rfc3339();
+    let parent = app
+        .post(
+            &format!("/v1/orgs/{org}/tokens"),
+            Some(&owner),
+            json!({"kind": "mcp", "name": "short", "expires_at": soon}),
+        )
+        .await;
+    let secret = parent.body["secret"].as_str().unwrap().to_owned();
+    let child = app
+        .call_with_token(
+            reqwest::Method::POST,
+            &format!("/v1/orgs/{org}/tokens"),
+            &secret,
+            Some(json!({"kind": "api", "name": "forever"})),
+        )
+        .await;
+    assert_eq!(child.status, StatusCode::CREATED, "{:?}", child.body);
+    assert_eq!(child.body["expires_at"], parent.body["expires_at"]);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn page_forms_from_another_site_are_refused_and_odd_methods_share_one_metric() {
+    let app = common::spawn(Backend::Sqlite).await.unwrap();
+    let resp = app
+        .client
+        .post(format!("{}/ui/sign-in", app.base))
+        .header("Origin", "https://evil.example")
+        .form(&[("email", "owner@acme.test")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    for method in ["AAAA1", "AAAA2"] {
+        let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        app.client
+            .request(m, format!("{}/healthz", app.base))
+            .send()
+            .await
+            .unwrap();
+    }
+    let metrics = app
+        .client
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!metrics.contains("AAAA"));
+    assert!(metrics.contains("method=\"other\""));
+    app.stop().await;
+}

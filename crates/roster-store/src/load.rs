@@ -190,6 +190,21 @@ impl Store {
             if at_least.is_none_or(|r| cached.revision >= r) {
                 return Ok(Some(cached));
             }
+            // Asked for a revision the cache has not seen: reload only if the
+            // database has something newer (a revision from the future costs
+            // one small query, not a full load).
+            let stored: Option<i64> =
+                sqlx::query("SELECT revision FROM orgs WHERE id = $1 AND deleted_at IS NULL")
+                    .bind(org_id)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .map(|row| row.try_get(0))
+                    .transpose()?;
+            match stored {
+                None => return Ok(None),
+                Some(revision) if revision <= cached.revision => return Ok(Some(cached)),
+                Some(_) => {}
+            }
         }
         // One read transaction, so every table is read at the same revision.
         let mut tx = self.pool.begin().await?;

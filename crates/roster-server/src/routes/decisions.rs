@@ -4,6 +4,8 @@
 
 use std::sync::Arc;
 
+use rustc_hash::FxHashMap;
+
 use axum::extract::State;
 use axum::Json;
 use roster_core::{decide, Action, Decision, OrgSnapshot, Resource};
@@ -273,16 +275,22 @@ pub async fn evaluations(
         })
         .collect::<ApiResult<Vec<_>>>()?;
     let mut results = Vec::with_capacity(questions.len());
-    let mut cached: Option<(String, Option<Arc<OrgSnapshot>>)> = None;
+    // One snapshot per organization for the whole batch, as fresh as the
+    // freshest `at_least` asked for it.
+    let mut snapshots: FxHashMap<&str, Option<Arc<OrgSnapshot>>> = FxHashMap::default();
     for q in &questions {
-        let snap = match &cached {
-            Some((org, snap)) if *org == q.org_id && q.at_least.is_none() => snap.clone(),
-            _ => {
-                let snap = snapshot_for(&app, q).await?;
-                cached = Some((q.org_id.clone(), snap.clone()));
-                snap
-            }
-        };
+        if !snapshots.contains_key(q.org_id.as_str()) {
+            let at_least = questions
+                .iter()
+                .filter(|o| o.org_id == q.org_id)
+                .filter_map(|o| o.at_least)
+                .max();
+            let snap = app.store.snapshot(&q.org_id, at_least).await?;
+            snapshots.insert(q.org_id.as_str(), snap);
+        }
+    }
+    for q in &questions {
+        let snap = snapshots.get(q.org_id.as_str()).cloned().flatten();
         let result = answer(&app, snap.as_deref(), q);
         let allowed = result["decision"] == json!(true);
         results.push(result);

@@ -19,7 +19,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{paginate, ApiJson, ApiQuery, Page, RequestId};
 use crate::mail;
-use crate::routes::with_revision;
+use crate::routes::{require_name, with_revision};
 use crate::secrets::{self, new_id};
 use crate::state::{Acting, AppState};
 use crate::views;
@@ -97,6 +97,15 @@ pub async fn create(
     ApiJson(body): ApiJson<CreateBatch>,
 ) -> ApiResult<Response> {
     let acting = caller.acting_in(&org)?;
+    if body.message.as_ref().is_some_and(|m| {
+        m.chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    }) {
+        return Err(ApiError::invalid(
+            "message",
+            "the message must not contain control characters",
+        ));
+    }
     if body.message.as_ref().is_some_and(|m| m.len() > 5000) {
         return Err(ApiError::invalid(
             "message",
@@ -338,10 +347,11 @@ pub async fn accept_token(
     let user_id = existing
         .as_ref()
         .map_or_else(|| new_id("usr"), |u| u.id.clone());
-    let name = name
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-        .map(|n| n.chars().take(200).collect::<String>())
+    let given = match name.filter(|n| !n.trim().is_empty()) {
+        Some(n) => Some(require_name("name", n)?),
+        None => None,
+    };
+    let name = given
         .or_else(|| existing.as_ref().map(|u| u.name.clone()))
         .unwrap_or_else(|| default_name(&invitation.email));
     let now = app.now();

@@ -212,6 +212,69 @@ async fn method_not_allowed() -> ApiError {
     )
 }
 
+/// Paths and query strings never carry control characters (a NUL would
+/// reach the database as text): refused before any handler runs.
+fn control_characters_in_url(req: &Request) -> Option<ApiError> {
+    let uri = req.uri();
+    let raw = format!(
+        "{}{}",
+        uri.path(),
+        uri.query().map(|q| format!("?{q}")).unwrap_or_default()
+    );
+    let decoded = urlencoding::decode(&raw)
+        .map(|d| d.into_owned())
+        .unwrap_or(raw);
+    decoded.chars().any(char::is_control).then(|| {
+        ApiError::invalid(
+            "url",
+            "the path and query must not contain control characters",
+        )
+    })
+}
+
+/// Page forms only come from Roster's own pages: a browser POST whose
+/// `Origin` is another site is refused (on top of the forms' CSRF tokens,
+/// this also stops signing someone in to an attacker's account).
+fn foreign_form_post(app: &AppState, req: &Request) -> Option<ApiError> {
+    let path = req.uri().path();
+    let form_path = path.starts_with("/ui/") || path == "/invitations/accept";
+    if req.method() != axum::http::Method::POST || !form_path {
+        return None;
+    }
+    let origin = req
+        .headers()
+        .get(axum::http::header::ORIGIN)?
+        .to_str()
+        .unwrap_or("null");
+    let host = req
+        .headers()
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
+    let ours = origin == app.config.public_url
+        || origin
+            .strip_prefix("http://")
+            .or_else(|| origin.strip_prefix("https://"))
+            == Some(host);
+    (!ours).then(|| ApiError::forbidden("this form was sent from another site"))
+}
+
+/// Methods outside HTTP's usual set share one metrics label, so a client
+/// cannot grow the metrics without bound.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
 fn request_id(req: &Request) -> String {
     req.headers()
         .get(REQUEST_ID_HEADER)
@@ -224,9 +287,13 @@ fn request_id(req: &Request) -> String {
 /// Request id in and out, the dev clock, logs and metrics.
 async fn around_request(State(app): State<AppState>, mut req: Request, next: Next) -> Response {
     let started = Instant::now();
+    if let Some(refused) = control_characters_in_url(&req).or_else(|| foreign_form_post(&app, &req))
+    {
+        return refused.into_response();
+    }
     let id = request_id(&req);
     req.extensions_mut().insert(RequestId(id.clone()));
-    let method = req.method().to_string();
+    let method = method_label(req.method());
     let route = req
         .extensions()
         .get::<MatchedPath>()

@@ -46,12 +46,11 @@ pub async fn create(
     let owner_id = existing
         .as_ref()
         .map_or_else(|| new_id("usr"), |u| u.id.clone());
-    let owner_name = body
-        .owner_name
-        .as_deref()
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-        .map(str::to_owned)
+    let given_name = match body.owner_name.as_deref().filter(|n| !n.trim().is_empty()) {
+        Some(n) => Some(require_name("owner_name", n)?),
+        None => None,
+    };
+    let owner_name = given_name
         .or_else(|| existing.as_ref().map(|u| u.name.clone()))
         .unwrap_or_else(|| {
             email

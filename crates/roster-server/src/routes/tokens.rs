@@ -66,6 +66,17 @@ pub async fn create(
             "expires_at must be in the future",
         ));
     }
+    // A token minted with a token lives no longer than the one that minted it.
+    let expires_at = match &caller {
+        Caller::Token { token_id, .. } => {
+            let parent = app.store.token(token_id).await?.and_then(|t| t.expires_at);
+            match (body.expires_at, parent) {
+                (Some(asked), Some(limit)) => Some(asked.min(limit)),
+                (asked, limit) => asked.or(limit),
+            }
+        }
+        _ => body.expires_at,
+    };
     let id = new_id("tok");
     let secret = secrets::random_secret();
     let kind = body.kind.as_str();
@@ -79,7 +90,7 @@ pub async fn create(
                     kind: kind.to_owned(),
                     name: name.clone(),
                     secret_hash: secrets::hash(&secret),
-                    expires_at: body.expires_at,
+                    expires_at,
                 }))
                 .audit(
                     AuditDraft::new("token.created")
@@ -99,7 +110,7 @@ pub async fn create(
             "org_id": org,
             "user_id": user_id,
             "created_at": views::time(now),
-            "expires_at": views::opt_time(body.expires_at),
+            "expires_at": views::opt_time(expires_at),
         }),
     ))
 }

@@ -83,10 +83,11 @@ pub async fn page(
     ) {
         (Ok(entries), Ok(check)) => (entries, check),
         (Err(e), _) | (_, Err(e)) => {
+            let e = crate::error::ApiError::from(e);
             return kit::render_with(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                kit::page(&viewer, "audit", "Audit log", error(Some(&e.to_string()))),
-            )
+                e.status,
+                kit::page(&viewer, "audit", "Audit log", error(Some(&e.detail))),
+            );
         }
     };
     let next = (entries.len() > 100).then(|| entries[99].seq);

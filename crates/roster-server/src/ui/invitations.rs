@@ -57,15 +57,11 @@ async fn render(
     {
         Ok(rows) => rows,
         Err(e) => {
+            let e = crate::error::ApiError::from(e);
             return kit::render_with(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                kit::page(
-                    viewer,
-                    "invitations",
-                    "Invitations",
-                    error(Some(&e.to_string())),
-                ),
-            )
+                e.status,
+                kit::page(viewer, "invitations", "Invitations", error(Some(&e.detail))),
+            );
         }
     };
     let space_name = |id: &str| {
@@ -148,9 +144,10 @@ pub async fn act(
         "resend" => invitations::resend(State(app.clone()), viewer.caller(), request_id, path)
             .await
             .map(|_| "Invitation+sent+again"),
-        _ => invitations::revoke(State(app.clone()), viewer.caller(), request_id, path)
+        "revoke" => invitations::revoke(State(app.clone()), viewer.caller(), request_id, path)
             .await
             .map(|_| "Invitation+revoked"),
+        _ => Err(crate::error::ApiError::not_found("action")),
     };
     match result {
         Ok(done) => kit::see_other(&format!("/ui/invitations?notice={done}")),
