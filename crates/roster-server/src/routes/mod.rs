@@ -315,7 +315,7 @@ async fn around_request(State(app): State<AppState>, mut req: Request, next: Nex
     }
     let status = response.status().as_u16();
     let seconds = started.elapsed().as_secs_f64();
-    app.metrics.record_request(&method, &route, status, seconds);
+    app.metrics.record_request(method, &route, status, seconds);
     tracing::info!(request_id = %id, %method, %route, status, ms = seconds * 1000.0, "request");
     if let Ok(value) = HeaderValue::from_str(&id) {
         response
