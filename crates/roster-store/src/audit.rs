@@ -140,15 +140,15 @@ pub(crate) async fn append(
     if drafts.is_empty() {
         return Ok(());
     }
-    // The organization row is locked by the caller, so the tail is stable.
-    let last =
-        sqlx::query("SELECT seq, hash FROM audit WHERE org_id = $1 ORDER BY seq DESC LIMIT 1")
-            .bind(org_id)
-            .fetch_optional(&mut **tx)
-            .await?;
-    let (mut seq, mut prev_hash) = match last {
-        Some(row) => (row.try_get::<i64, _>(0)?, row.try_get::<String, _>(1)?),
-        None => (0, GENESIS_HASH.to_owned()),
+    // The organization row is locked by the caller, so the head is stable.
+    let head = sqlx::query("SELECT audit_seq, audit_head FROM orgs WHERE id = $1")
+        .bind(org_id)
+        .fetch_one(&mut **tx)
+        .await?;
+    let mut seq: i64 = head.try_get(0)?;
+    let mut prev_hash = match head.try_get::<String, _>(1)? {
+        h if h.is_empty() => GENESIS_HASH.to_owned(),
+        h => h,
     };
     for draft in drafts {
         seq += 1;
@@ -193,6 +193,12 @@ pub(crate) async fn append(
         .await?;
         prev_hash = entry.hash;
     }
+    sqlx::query("UPDATE orgs SET audit_seq = $1, audit_head = $2 WHERE id = $3")
+        .bind(seq)
+        .bind(prev_hash)
+        .bind(org_id)
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 
@@ -293,6 +299,30 @@ impl Store {
                 prev = entry.hash.clone();
             }
             count += batch.len() as i64;
+        }
+        // The chain must end where the organization says it does: entries
+        // removed from the end are missing from here on.
+        let head = sqlx::query("SELECT audit_seq, audit_head FROM orgs WHERE id = $1")
+            .bind(org_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        if let Some(head) = head {
+            let (head_seq, head_hash): (i64, String) = (head.try_get(0)?, head.try_get(1)?);
+            let last_hash = if count == 0 { String::new() } else { prev };
+            let first_bad = if head_seq > count {
+                Some(count + 1)
+            } else if count > head_seq {
+                Some(head_seq + 1)
+            } else {
+                (head_hash != last_hash).then_some(count)
+            };
+            if first_bad.is_some() {
+                return Ok(ChainCheck {
+                    ok: false,
+                    entries: count,
+                    first_bad_seq: first_bad,
+                });
+            }
         }
         Ok(ChainCheck {
             ok: true,

@@ -23,6 +23,7 @@ pub use outbox::{EmailDraft, OutboxMessage};
 pub use records::{
     ForeverAssignment, NewToken, OrgRecord, SignInLinkRecord, TokenRecord, UserRecord,
 };
+pub use schema::SCHEMA_VERSION;
 pub use time::{from_ms, to_ms};
 pub use write::{Row, Write, WriteContext, WriteError};
 

@@ -5,6 +5,10 @@ use sqlx::{AnyConnection, Connection, Executor, Row};
 
 use crate::{Backend, Store, StoreError};
 
+/// The newest migration: a database is up to date when every version up to
+/// this one is recorded once.
+pub const SCHEMA_VERSION: i64 = 2;
+
 /// Each migration is a list of statements applied in one transaction.
 const MIGRATIONS: &[(i64, &[&str])] = &[(
     1,
@@ -135,6 +139,18 @@ const MIGRATIONS: &[(i64, &[&str])] = &[(
             expires_at BIGINT NOT NULL,
             used_at BIGINT
         )",
+    ],
+),
+(
+    2,
+    &[
+        // The chain's head lives with the organization, written in the same
+        // transaction as each entry, so removing the newest entries shows.
+        "ALTER TABLE orgs ADD COLUMN audit_seq BIGINT NOT NULL DEFAULT 0",
+        "ALTER TABLE orgs ADD COLUMN audit_head TEXT NOT NULL DEFAULT ''",
+        "UPDATE orgs SET
+            audit_seq = COALESCE((SELECT MAX(a.seq) FROM audit a WHERE a.org_id = orgs.id), 0),
+            audit_head = COALESCE((SELECT a.hash FROM audit a WHERE a.org_id = orgs.id ORDER BY a.seq DESC LIMIT 1), '')",
     ],
 )];
 

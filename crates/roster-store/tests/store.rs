@@ -439,7 +439,11 @@ mod migrations_apply_to_an_empty_database_and_rerunning_them_is_a_no_op {
             .fetch_all(&raw)
             .await
             .unwrap();
-        assert_eq!(applied.len(), 1);
+        assert_eq!(
+            applied.len() as i64,
+            roster_store::SCHEMA_VERSION,
+            "every migration once"
+        );
         let applied_at: i64 = applied[0].try_get(1).unwrap();
 
         // Some data, then migrate again: from this store and from a new one.
@@ -453,7 +457,11 @@ mod migrations_apply_to_an_empty_database_and_rerunning_them_is_a_no_op {
             .fetch_all(&raw)
             .await
             .unwrap();
-        assert_eq!(again.len(), 1, "no migration recorded twice");
+        assert_eq!(
+            again.len() as i64,
+            roster_store::SCHEMA_VERSION,
+            "no migration recorded twice"
+        );
         assert_eq!(again[0].try_get::<i64, _>(1).unwrap(), applied_at);
         assert_eq!(db_revision(&raw, "org-1").await, revision);
         assert_eq!(fresh(&db, "org-1").await.member_count(), 1);
@@ -478,7 +486,7 @@ mod two_stores_migrating_one_empty_database_at_once_both_succeed {
             .unwrap()
             .try_get(0)
             .unwrap();
-        assert_eq!(n, 1);
+        assert_eq!(n, roster_store::SCHEMA_VERSION);
         other.close().await;
         raw.close().await;
     }
@@ -1078,6 +1086,17 @@ mod the_audit_chain_verifies_and_an_edited_or_deleted_entry_is_named {
             store.verify_audit("org-d").await.unwrap().first_bad_seq,
             Some(7)
         );
+
+        // The newest entries removed (org-f): the chain ends before its head.
+        org_with_history(&store, "org-f").await;
+        sqlx::query("DELETE FROM audit WHERE org_id = $1 AND seq >= 5")
+            .bind("org-f")
+            .execute(&raw)
+            .await
+            .unwrap();
+        let check = store.verify_audit("org-f").await.unwrap();
+        assert!(!check.ok, "truncation shows: {check:?}");
+        assert_eq!((check.entries, check.first_bad_seq), (4, Some(5)));
 
         // Chains are per organization: the others' tampering does not matter
         // to a fresh one, whose chain starts at seq 1.
