@@ -430,6 +430,10 @@ test("the platform page lists Forever assignments and saves allowlists", async (
   await page.getByRole("button", { name: "Record review of longterm@upcoach.com" }).click();
   await page.getByText("Review recorded").waitFor();
   await shot(page, "platform");
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.waitForURL(/\/ui\/platform\/sign-in/);
+  await page.goto(base + "/ui/platform");
+  await page.waitForURL(/\/ui\/platform\/sign-in/);
   await context.close();
 });
 

@@ -230,6 +230,15 @@ impl Store {
         Ok(())
     }
 
+    pub async fn delete_meta(&self, key: &str) -> Result<(), StoreError> {
+        let _gate = self.sqlite_gate().await;
+        sqlx::query("DELETE FROM roster_meta WHERE key = $1")
+            .bind(key)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Stores `value` only if the key is unset; answers whether it did.
     pub async fn init_meta(&self, key: &str, value: &str) -> Result<bool, StoreError> {
         let _gate = self.sqlite_gate().await;

@@ -65,6 +65,7 @@ pub fn routes() -> Router<AppState> {
             get(platform::sign_in_page).post(platform::sign_in),
         )
         .route("/ui/platform/allowlist", post(platform::save_allowlist))
+        .route("/ui/platform/sign-out", post(platform::sign_out))
         .route("/ui/platform/review/{org}/{user}", post(platform::review))
 }
 

@@ -22,6 +22,8 @@ const COOKIE: &str = "roster_platform";
 
 pub struct Operator {
     csrf: String,
+    /// Where the session is stored, to end it on sign-out.
+    key: String,
 }
 
 impl Operator {
@@ -49,19 +51,23 @@ impl FromRequestParts<AppState> for Operator {
             .find(|(k, _)| *k == COOKIE)
             .map(|(_, v)| v.to_owned())
             .ok_or_else(to_sign_in)?;
-        let until = app
+        // A session is good until it expires, and only for the platform key
+        // it was opened with: rotating the key ends it.
+        let stored = app
             .store
             .meta(&meta_key(&secret))
             .await
             .ok()
             .flatten()
-            .and_then(|v| v.parse::<i64>().ok())
             .ok_or_else(to_sign_in)?;
-        if until <= app.now().timestamp_millis() {
+        let (until, key_hash) = stored.split_once(':').ok_or_else(to_sign_in)?;
+        let until: i64 = until.parse().map_err(|_| to_sign_in())?;
+        if until <= app.now().timestamp_millis() || key_hash != app.platform_key_hash {
             return Err(to_sign_in());
         }
         Ok(Operator {
             csrf: secrets::hash(&format!("csrf:{secret}")),
+            key: meta_key(&secret),
         })
     }
 }
@@ -99,9 +105,10 @@ pub async fn sign_in(State(app): State<AppState>, Form(form): Form<KeyForm>) -> 
     }
     let secret = secrets::random_secret();
     let until = (app.now() + Duration::hours(8)).timestamp_millis();
+    let value = format!("{until}:{}", app.platform_key_hash);
     if app
         .store
-        .set_meta(&meta_key(&secret), &until.to_string())
+        .set_meta(&meta_key(&secret), &value)
         .await
         .is_err()
     {
@@ -145,6 +152,10 @@ pub async fn page(
         html! {
             (notice(q.notice.as_deref()))
             (error(q.error.as_deref()))
+            form method="post" action="/ui/platform/sign-out" {
+                (csrf)
+                button.link type="submit" { "Sign out" }
+            }
             section aria-labelledby="allowlist-heading" {
                 h2 #allowlist-heading { "Implementation Admin domain allowlist" }
                 form method="post" action="/ui/platform/allowlist" {
@@ -221,6 +232,27 @@ pub async fn save_allowlist(
             urlencoding::encode(&e.detail)
         )),
     }
+}
+
+pub async fn sign_out(
+    State(app): State<AppState>,
+    operator: Operator,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if let Some(refused) = operator.csrf_refusal(&form.csrf) {
+        return refused;
+    }
+    if let Err(e) = app.store.delete_meta(&operator.key).await {
+        tracing::warn!(error = %e, "could not end a platform session");
+    }
+    let mut response = kit::see_other("/ui/platform/sign-in");
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static(
+            "roster_platform=; Path=/ui/platform; HttpOnly; SameSite=Strict; Max-Age=0",
+        ),
+    );
+    response
 }
 
 #[derive(Deserialize)]
