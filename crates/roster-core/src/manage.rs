@@ -7,7 +7,10 @@ use crate::decide::{decide, Resource};
 use crate::duration::IaDuration;
 use crate::error::RuleError;
 use crate::role::{OrgRole, Role, SpaceRole};
-use crate::snapshot::{Effect, IaAssignment, Member, MemberStatus, OrgSnapshot, Timestamp};
+use crate::snapshot::{
+    Effect, IaAssignment, Invitation, InvitationStatus, Member, MemberStatus, OrgSnapshot,
+    Timestamp,
+};
 
 /// Who is acting: the platform operator, or a person (directly with a token,
 /// or through the platform key with `X-Roster-Actor`).
@@ -231,7 +234,11 @@ pub fn change_org_role(
     // An Implementation Admin whose role ends leaves the organization, as on
     // expiry (API.md).
     if current == Some(OrgRole::ImplementationAdmin) && role.is_none() {
-        return Ok(leave_effects(user_id, "implementation_admin_removed"));
+        return Ok(leave_effects(
+            snapshot,
+            user_id,
+            "implementation_admin_removed",
+        ));
     }
     let ia = match role {
         Some(OrgRole::Owner) => {
@@ -301,7 +308,7 @@ pub fn deactivate(
     if !member.is_active() {
         return Ok(Vec::new());
     }
-    Ok(vec![
+    let mut effects = vec![
         Effect::SetStatus {
             user_id: user_id.to_owned(),
             status: MemberStatus::Deactivated,
@@ -310,7 +317,9 @@ pub fn deactivate(
             user_id: user_id.to_owned(),
             reason: "member_deactivated",
         },
-    ])
+    ];
+    effects.extend(revoke_sent_invitations(snapshot, user_id));
+    Ok(effects)
 }
 
 /// SPEC §7 Reactivate: needs a free seat.
@@ -366,11 +375,11 @@ pub fn remove_member(
     )?;
     let member = target(snapshot, user_id, now)?;
     guard_owner(snapshot, actor, member, now)?;
-    Ok(leave_effects(user_id, "member_removed"))
+    Ok(leave_effects(snapshot, user_id, "member_removed"))
 }
 
-fn leave_effects(user_id: &str, reason: &'static str) -> Vec<Effect> {
-    vec![
+fn leave_effects(snapshot: &OrgSnapshot, user_id: &str, reason: &'static str) -> Vec<Effect> {
+    let mut effects = vec![
         Effect::RevokeTokens {
             user_id: user_id.to_owned(),
             reason,
@@ -378,7 +387,26 @@ fn leave_effects(user_id: &str, reason: &'static str) -> Vec<Effect> {
         Effect::RemoveMember {
             user_id: user_id.to_owned(),
         },
-    ]
+    ];
+    effects.extend(revoke_sent_invitations(snapshot, user_id));
+    effects
+}
+
+/// Invitations a person sent die when their access ends: they could not be
+/// accepted any more, and would go on reserving seats until they expire.
+fn revoke_sent_invitations(snapshot: &OrgSnapshot, user_id: &str) -> Vec<Effect> {
+    let mut sent: Vec<Invitation> = snapshot
+        .pending_invitations()
+        .filter(|inv| inv.invited_by.as_deref() == Some(user_id))
+        .cloned()
+        .collect();
+    sent.sort_by(|a, b| a.id.cmp(&b.id));
+    sent.into_iter()
+        .map(|mut inv| {
+            inv.status = InvitationStatus::Revoked;
+            Effect::PutInvitation(inv)
+        })
+        .collect()
 }
 
 /// Early removal of an Implementation Admin (SPEC §6): they leave the
@@ -403,7 +431,11 @@ pub fn remove_implementation_admin(
             message: "this member is not an Implementation Admin".into(),
         });
     }
-    Ok(leave_effects(user_id, "implementation_admin_removed"))
+    Ok(leave_effects(
+        snapshot,
+        user_id,
+        "implementation_admin_removed",
+    ))
 }
 
 /// Implementation Admins whose assignment has ended at `now`, with the
@@ -415,8 +447,8 @@ pub fn expired_implementation_admins(snapshot: &OrgSnapshot, now: Timestamp) -> 
         .collect()
 }
 
-pub fn expire_implementation_admin(user_id: &str) -> Vec<Effect> {
-    leave_effects(user_id, "implementation_admin_expired")
+pub fn expire_implementation_admin(snapshot: &OrgSnapshot, user_id: &str) -> Vec<Effect> {
+    leave_effects(snapshot, user_id, "implementation_admin_expired")
 }
 
 /// The outcome of the Implementation Admin toggle.
@@ -465,12 +497,19 @@ pub fn set_implementation_admin_enabled(
         }
         for m in active {
             outcome.removed.push(m.user_id.clone());
-            outcome
-                .effects
-                .extend(leave_effects(&m.user_id, "implementation_admin_disabled"));
+            outcome.effects.extend(leave_effects(
+                snapshot,
+                &m.user_id,
+                "implementation_admin_disabled",
+            ));
         }
         for inv in snapshot.pending_invitations() {
-            if inv.role == Role::Org(OrgRole::ImplementationAdmin) {
+            // Those the removed people sent are revoked with them already.
+            let sent_by_removed = inv
+                .invited_by
+                .as_ref()
+                .is_some_and(|sender| outcome.removed.contains(sender));
+            if inv.role == Role::Org(OrgRole::ImplementationAdmin) && !sent_by_removed {
                 let mut revoked = inv.clone();
                 revoked.status = crate::snapshot::InvitationStatus::Revoked;
                 outcome.revoked_invitations.push(inv.id.clone());

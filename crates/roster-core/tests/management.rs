@@ -2327,3 +2327,29 @@ fn a_program_admin_cannot_change_an_org_admins_role_in_their_program() {
     )
     .is_ok());
 }
+
+#[test]
+fn invitations_die_with_their_senders_access_and_free_their_seats() {
+    let mut snap = org();
+    add(&mut snap, "o1", OWNER);
+    add(&mut snap, "admin", ADMIN);
+    seat_limit(&mut snap, 5);
+    let plan = invite(
+        &snap,
+        "admin",
+        &["friend@x.test"],
+        org_role(OrgRole::Admin),
+        &[],
+        None,
+    )
+    .unwrap();
+    apply_all(&mut snap, &plan.effects);
+    assert_eq!(snap.seat_usage(now()).reserved, 1);
+    let effects = deactivate(&snap, Actor::User("o1"), "admin", now()).unwrap();
+    apply_all(&mut snap, &effects);
+    assert!(
+        snap.invitation(&plan.invitations[0].id).is_none(),
+        "no longer pending"
+    );
+    assert_eq!(snap.seat_usage(now()).reserved, 0);
+}

@@ -624,7 +624,7 @@ impl World {
             Op::ExpiryJob => {
                 let mut effects = Vec::new();
                 for m in expired_implementation_admins(snap, now) {
-                    effects.extend(expire_implementation_admin(&m.user_id));
+                    effects.extend(expire_implementation_admin(snap, &m.user_id));
                 }
                 effects.extend(
                     expire_invitations(snap, now)

@@ -58,7 +58,11 @@ async fn expire_implementation_admins(app: &AppState) -> Result<usize, StoreErro
                 let expired = expired_implementation_admins(snap, ctx.now);
                 let mut write = Write::new(expired.len());
                 for member in expired {
-                    write = write.effects(expire_implementation_admin(&member.user_id));
+                    write = lifecycle::with_effects(
+                        write,
+                        expire_implementation_admin(snap, &member.user_id),
+                        "expiry",
+                    );
                     write = lifecycle::ia_ended(
                         write,
                         snap,

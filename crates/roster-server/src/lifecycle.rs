@@ -2,7 +2,7 @@
 //! entry and the same two emails whether it expired, was removed early or
 //! the setting was turned off.
 
-use roster_core::{Member, OrgSnapshot};
+use roster_core::{Effect, InvitationStatus, Member, OrgSnapshot};
 use roster_store::{AuditActor, AuditDraft, Write};
 use rustc_hash::FxHashMap;
 use serde_json::json;
@@ -51,6 +51,32 @@ pub fn ia_ended<T>(
         ));
     }
     write
+}
+
+/// Adds a rule's effects, with an `invitation.revoked` entry for each
+/// invitation they revoke (sent by someone whose access ended, or for a role
+/// just turned off).
+pub fn with_effects<T>(
+    mut write: Write<T>,
+    effects: Vec<Effect>,
+    trigger: &'static str,
+) -> Write<T> {
+    for effect in &effects {
+        if let Effect::PutInvitation(inv) = effect {
+            if inv.status == InvitationStatus::Revoked {
+                write = write.audit(
+                    AuditDraft::new("invitation.revoked")
+                        .trigger(trigger)
+                        .details(json!({
+                            "invitation_id": inv.id,
+                            "email": inv.email.as_str(),
+                            "invited_by": inv.invited_by,
+                        })),
+                );
+            }
+        }
+    }
+    write.effects(effects)
 }
 
 /// The original inviters' emails of every Implementation Admin of the

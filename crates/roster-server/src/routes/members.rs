@@ -211,7 +211,8 @@ pub async fn patch(
                     "status": before.status.as_str(), "org_role": null, "uses_seat": false,
                     "implementation_admin": null, "space_roles": [], "left_organization": true,
                 });
-                let write = Write::new((kept, Some(left))).effects(effects);
+                let write =
+                    lifecycle::with_effects(Write::new((kept, Some(left))), effects, "request");
                 let inviter = lifecycle::inviter_of(&inviters, before);
                 return Ok(lifecycle::ia_ended(
                     write,
@@ -225,7 +226,7 @@ pub async fn patch(
             if effects.is_empty() {
                 return Ok(write);
             }
-            write = write.effects(effects).audit(
+            write = lifecycle::with_effects(write, effects, "request").audit(
                 AuditDraft::new("member.role_changed")
                     .target(&user)
                     .details(
@@ -320,8 +321,7 @@ fn record_status_change<T>(
     let removed_ia = snap
         .member(user)
         .filter(|m| audit == "member.removed" && m.org_role == Some(OrgRole::ImplementationAdmin));
-    let write = write
-        .effects(effects)
+    let write = lifecycle::with_effects(write, effects, "request")
         .audit(AuditDraft::new(audit).target(user));
     match removed_ia {
         Some(member) => lifecycle::ia_ended(
@@ -388,7 +388,7 @@ pub async fn remove_implementation_admin(
                 return Err(RuleError::ConfirmationRequired { affected: 1 }.into());
             }
             let member = target(snap, &user, now)?;
-            let write = Write::new(()).effects(effects);
+            let write = lifecycle::with_effects(Write::new(()), effects, "request");
             Ok(lifecycle::ia_ended(
                 write,
                 snap,

@@ -352,7 +352,11 @@ pub async fn put_ia_setting(
                 body.confirm,
                 now,
             )?;
-            let mut write = Write::new(outcome.removed.clone()).effects(outcome.effects);
+            let mut write = lifecycle::with_effects(
+                Write::new(outcome.removed.clone()),
+                outcome.effects,
+                "setting_disabled",
+            );
             for user_id in &outcome.removed {
                 if let Some(member) = snap.member(user_id) {
                     let inviter = lifecycle::inviter_of(&inviters, member);
@@ -364,13 +368,6 @@ pub async fn put_ia_setting(
                         EndReason::SettingDisabled,
                     );
                 }
-            }
-            for id in &outcome.revoked_invitations {
-                write = write.audit(
-                    AuditDraft::new("invitation.revoked")
-                        .trigger("setting_disabled")
-                        .details(json!({"invitation_id": id})),
-                );
             }
             if body.enabled != snap.settings.allow_implementation_admin {
                 write = write.audit(AuditDraft::new("setting.changed").details(json!({
