@@ -91,6 +91,26 @@ impl AppState {
             .ok_or_else(|| ApiError::not_found("organization"))
     }
 
+    /// For reads that need an organization action: who the caller acts as
+    /// and the organization's snapshot, once the core allowed `action`.
+    pub async fn read_as(
+        &self,
+        caller: &crate::auth::Caller,
+        org_id: &str,
+        action: roster_core::Action,
+    ) -> ApiResult<(Acting, Arc<OrgSnapshot>)> {
+        let acting = caller.acting_in(org_id)?;
+        let snap = self.snapshot(org_id, None).await?;
+        roster_core::manage::authorize(
+            &snap,
+            acting.core(),
+            action,
+            roster_core::Resource::Organization,
+            self.now(),
+        )?;
+        Ok((acting, snap))
+    }
+
     /// Runs `rules` against the organization's current state and persists
     /// what it returns in one transaction; answers the value and revision.
     pub async fn write<T>(

@@ -5,8 +5,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
-use roster_core::manage::authorize;
-use roster_core::{Action, Resource};
+use roster_core::Action;
 use roster_store::{AuditEntry, AuditFilter};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -18,15 +17,9 @@ use crate::state::AppState;
 use crate::views;
 
 async fn authorize_audit(app: &AppState, caller: &Caller, org: &str) -> ApiResult<()> {
-    let acting = caller.acting_in(org)?;
-    let snap = app.snapshot(org, None).await?;
-    Ok(authorize(
-        &snap,
-        acting.core(),
-        Action::AuditView,
-        Resource::Organization,
-        app.now(),
-    )?)
+    app.read_as(caller, org, Action::AuditView)
+        .await
+        .map(|_| ())
 }
 
 pub fn entry_json(e: &AuditEntry) -> Value {

@@ -6,10 +6,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
 use roster_core::invite::{self, EmailInput, InviteRequest, Invitee};
-use roster_core::manage::authorize;
 use roster_core::{
-    Action, Effect, Email, IaDuration, Invitation, InvitationStatus, OrgRole, OrgSnapshot,
-    Resource, Role,
+    Action, Effect, Email, IaDuration, Invitation, InvitationStatus, OrgRole, OrgSnapshot, Role,
 };
 use roster_store::{AuditActor, AuditDraft, Row, Write, WriteContext};
 use serde::Deserialize;
@@ -224,15 +222,7 @@ pub async fn list(
     Path(org): Path<String>,
     ApiQuery(filter): ApiQuery<InvitationFilter>,
 ) -> ApiResult<Json<Value>> {
-    let acting = caller.acting_in(&org)?;
-    let snap = app.snapshot(&org, None).await?;
-    authorize(
-        &snap,
-        acting.core(),
-        Action::MembersView,
-        Resource::Organization,
-        app.now(),
-    )?;
+    app.read_as(&caller, &org, Action::MembersView).await?;
     let status = filter
         .status
         .as_deref()

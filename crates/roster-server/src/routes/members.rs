@@ -94,16 +94,8 @@ pub async fn list(
     Path(org): Path<String>,
     ApiQuery(filter): ApiQuery<MemberFilter>,
 ) -> ApiResult<Json<Value>> {
-    let acting = caller.acting_in(&org)?;
-    let snap = app.snapshot(&org, None).await?;
+    let (_, snap) = app.read_as(&caller, &org, Action::MembersView).await?;
     let now = app.now();
-    authorize(
-        &snap,
-        acting.core(),
-        Action::MembersView,
-        Resource::Organization,
-        now,
-    )?;
     let limit = filter.page.limit()?;
     let (items, next_cursor) = select(&snap, &filter, limit, now)?;
     let items: Vec<Value> = items.iter().map(|m| views::member(&snap, m, now)).collect();
@@ -462,16 +454,8 @@ pub async fn seats(
     caller: Caller,
     Path(org): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let acting = caller.acting_in(&org)?;
-    let snap = app.snapshot(&org, None).await?;
+    let (_, snap) = app.read_as(&caller, &org, Action::SeatsView).await?;
     let now = app.now();
-    authorize(
-        &snap,
-        acting.core(),
-        Action::SeatsView,
-        Resource::Organization,
-        now,
-    )?;
     let usage = snap.seat_usage(now);
     Ok(Json(json!({
         "limit": usage.limit,

@@ -129,15 +129,7 @@ pub async fn get(
     caller: Caller,
     Path(org): Path<String>,
 ) -> ApiResult<Response> {
-    let acting = caller.acting_in(&org)?;
-    let snap = app.snapshot(&org, None).await?;
-    authorize(
-        &snap,
-        acting.core(),
-        Action::MembersView,
-        Resource::Organization,
-        app.now(),
-    )?;
+    let (_, snap) = app.read_as(&caller, &org, Action::MembersView).await?;
     Ok(Json(views::org(&snap, first_owner(&snap))).into_response())
 }
 
@@ -313,15 +305,7 @@ pub async fn get_domains(
     caller: Caller,
     Path(org): Path<String>,
 ) -> ApiResult<Response> {
-    let acting = caller.acting_in(&org)?;
-    let snap = app.snapshot(&org, None).await?;
-    authorize(
-        &snap,
-        acting.core(),
-        Action::MembersInvite,
-        Resource::Organization,
-        app.now(),
-    )?;
+    let (_, snap) = app.read_as(&caller, &org, Action::MembersInvite).await?;
     let domains = roster_core::manage::allowed_domains(&snap);
     Ok(Json(json!({"domains": domains})).into_response())
 }

@@ -319,6 +319,28 @@ pub struct InviteForm {
     role: String,
 }
 
+/// A program form's CSRF token and role, or the page that refuses them.
+fn checked_role(
+    viewer: &Viewer,
+    space: &str,
+    csrf: &str,
+    role: &str,
+) -> Result<SpaceRole, Box<Response>> {
+    if let Some(refused) = viewer.csrf_refusal(csrf) {
+        return Err(Box::new(refused));
+    }
+    role.parse::<SpaceRole>().map_err(|_| {
+        let q = SpaceQuery::default();
+        Box::new(render(
+            viewer,
+            space,
+            &q,
+            Some("Choose a role.".into()),
+            StatusCode::BAD_REQUEST,
+        ))
+    })
+}
+
 /// A Program Admin invites new people into their program (SPEC §4).
 pub async fn invite(
     State(app): State<AppState>,
@@ -327,18 +349,10 @@ pub async fn invite(
     Path(space): Path<String>,
     Form(form): Form<InviteForm>,
 ) -> Response {
-    if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
-        return refused;
-    }
     let q = SpaceQuery::default();
-    let Ok(role) = form.role.parse::<SpaceRole>() else {
-        return render(
-            &viewer,
-            &space,
-            &q,
-            Some("Choose a role.".into()),
-            StatusCode::BAD_REQUEST,
-        );
+    let role = match checked_role(&viewer, &space, &form.csrf, &form.role) {
+        Ok(role) => role,
+        Err(refused) => return *refused,
     };
     let batch = invitations::CreateBatch {
         emails: invitations::Emails::Text(form.emails),
@@ -380,18 +394,10 @@ pub async fn add(
     Path(space): Path<String>,
     Form(form): Form<AddForm>,
 ) -> Response {
-    if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
-        return refused;
-    }
     let q = SpaceQuery::default();
-    let Ok(role) = form.role.parse::<SpaceRole>() else {
-        return render(
-            &viewer,
-            &space,
-            &q,
-            Some("Choose a role.".into()),
-            StatusCode::BAD_REQUEST,
-        );
+    let role = match checked_role(&viewer, &space, &form.csrf, &form.role) {
+        Ok(role) => role,
+        Err(refused) => return *refused,
     };
     let path = Path((viewer.org_id.clone(), space.clone(), form.user_id.clone()));
     match spaces::set_member(
