@@ -7,8 +7,8 @@ use std::hint::black_box;
 use chrono::{TimeZone, Utc};
 use criterion::{criterion_group, criterion_main, Criterion};
 use roster_core::{
-    decide, Action, Email, Member, OrgRole, OrgSettings, OrgSnapshot, Resource, Space, SpaceRole,
-    Timestamp,
+    decide, Action, Email, Member, OrgRole, OrgSettings, OrgSnapshot, Resource, Space, SpaceId,
+    SpaceRole, Timestamp, UserId,
 };
 
 const MEMBERS: usize = 100_000;
@@ -38,12 +38,12 @@ fn now() -> Timestamp {
         .unwrap_or_default()
 }
 
-fn user(i: usize) -> String {
-    format!("u{i}")
+fn user(i: usize) -> UserId {
+    UserId::from(format!("u{i}"))
 }
 
-fn space(i: usize) -> String {
-    format!("s{i}")
+fn space(i: usize) -> SpaceId {
+    SpaceId::from(format!("s{i}"))
 }
 
 /// Members `u0..u99` are admins (one in a hundred overall), the rest have
@@ -54,7 +54,7 @@ fn organization() -> OrgSnapshot {
     for s in 0..SPACES {
         snap.add_space(Space {
             id: space(s),
-            name: space(s),
+            name: space(s).to_string(),
         });
     }
     let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
@@ -63,7 +63,7 @@ fn organization() -> OrgSnapshot {
             Ok(email) => email,
             Err(err) => panic!("bench email: {err}"),
         };
-        let mut m = Member::new(user(i), email, user(i));
+        let mut m = Member::new(user(i), email, user(i).to_string());
         m.org_role = match (i, i % 100) {
             (0, _) => Some(OrgRole::Owner),
             (_, 0) => Some(OrgRole::Admin),
@@ -90,53 +90,54 @@ fn organization() -> OrgSnapshot {
         snap.load_space_role(&user(u), &space(s), ROLES[r]);
     }
     // The fixed cast of the cases below (overrides the random roles).
-    snap.load_space_role("u1", "s1", SpaceRole::Facilitator);
-    snap.load_space_role("u2", "s1", SpaceRole::Participant);
-    snap.load_space_role("u100", "s1", SpaceRole::Participant);
+    snap.load_space_role(&user(1), &space(1), SpaceRole::Facilitator);
+    snap.load_space_role(&user(2), &space(1), SpaceRole::Participant);
+    snap.load_space_role(&user(100), &space(1), SpaceRole::Participant);
     snap
 }
 
 fn bench(c: &mut Criterion) {
     let snap = organization();
     let at = now();
-    // An admin with no role in s2: the admin-tier column.
+    let (u1, u2, u100, u200, s1) = (user(1), user(2), user(100), user(200), space(1));
+    // An admin with no role in some space: the admin-tier column.
     let admin_space = (0..SPACES)
         .map(space)
         .find(|s| {
-            snap.member("u200")
+            snap.member(&u200)
                 .is_some_and(|m| snap.space_role(m, s).is_none())
         })
         .unwrap_or_else(|| space(2));
-    let cases: [(&str, &str, Action, Resource<'_>); 5] = [
+    let cases: [(&str, &UserId, Action, Resource<'_>); 5] = [
         (
             "org_action_admin",
-            "u100",
+            &u100,
             Action::MembersInvite,
             Resource::Organization,
         ),
         (
             "space_action_facilitator",
-            "u1",
+            &u1,
             Action::EventsManage,
-            Resource::Space("s1"),
+            Resource::Space(&s1),
         ),
         (
             "admin_tier_no_space_role",
-            "u200",
+            &u200,
             Action::ActivityEdit,
             Resource::Space(&admin_space),
         ),
         (
             "participant_locked_admin",
-            "u100",
+            &u100,
             Action::ActivityEdit,
-            Resource::Space("s1"),
+            Resource::Space(&s1),
         ),
         (
             "user_report_facilitator",
-            "u1",
+            &u1,
             Action::ReportsView,
-            Resource::User("u2"),
+            Resource::User(&u2),
         ),
     ];
     let expected = [true, true, true, false, true];

@@ -1,27 +1,10 @@
 //! The action catalog of SPEC §4, with stable `area.verb` names.
 
-use std::fmt;
-use std::str::FromStr;
-
-macro_rules! actions {
-    ($($variant:ident = $name:literal),* $(,)?) => {
-        /// Every action Roster decides. `members.view` and `reports.view` exist at
-        /// both levels: the resource asked about picks the table.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        #[repr(u8)]
-        pub enum Action { $($variant),* }
-
-        impl Action {
-            pub const ALL: &'static [Action] = &[$(Action::$variant),*];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $(Action::$variant => $name),* }
-            }
-        }
-    };
-}
-
-actions! {
+crate::named! {
+    /// Every action Roster decides. `members.view` and `reports.view` exist at
+    /// both levels: the resource asked about picks the table.
+    #[repr(u8)]
+    pub enum Action("action") {
     BillingView = "billing.view",
     BillingManage = "billing.manage",
     StripeConnect = "stripe.connect",
@@ -70,6 +53,7 @@ actions! {
     ActivityComplete = "activity.complete",
     SpaceLeave = "space.leave",
     NotificationsReceive = "notifications.receive",
+    }
 }
 
 /// A set of actions as a bitset: the permission tables are made of these.
@@ -104,27 +88,3 @@ impl ActionSet {
             .filter(move |a| self.contains(*a))
     }
 }
-
-/// The error for a name that is not in the catalog.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("unknown action `{0}`")]
-pub struct UnknownAction(pub String);
-
-impl FromStr for Action {
-    type Err = UnknownAction;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Action::ALL
-            .iter()
-            .copied()
-            .find(|a| a.as_str() == s)
-            .ok_or_else(|| UnknownAction(s.to_owned()))
-    }
-}
-
-impl fmt::Display for Action {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-crate::serde_as_str!(Action);

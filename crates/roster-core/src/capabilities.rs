@@ -3,6 +3,7 @@
 
 use crate::action::Action;
 use crate::decide::{decide, Resource};
+use crate::ids::{SpaceId, UserId};
 use crate::policy::SPACE_ACTIONS;
 use crate::role::SpaceRole;
 use crate::snapshot::{OrgSnapshot, Timestamp};
@@ -31,7 +32,7 @@ pub enum SpaceView {
 
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct SpaceCapabilities {
-    pub space_id: String,
+    pub space_id: SpaceId,
     pub view: SpaceView,
     pub actions: Vec<Action>,
 }
@@ -43,7 +44,7 @@ pub struct Capabilities {
     pub spaces: Vec<SpaceCapabilities>,
 }
 
-pub fn capabilities(snapshot: &OrgSnapshot, user_id: &str, now: Timestamp) -> Capabilities {
+pub fn capabilities(snapshot: &OrgSnapshot, user_id: &UserId, now: Timestamp) -> Capabilities {
     let allowed = |action, resource| decide(snapshot, user_id, action, resource, now).allowed;
     let sections = SECTIONS
         .iter()

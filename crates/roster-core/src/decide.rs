@@ -4,6 +4,7 @@
 use std::fmt;
 
 use crate::action::Action;
+use crate::ids::{SpaceId, UserId};
 use crate::policy::{self, ORG_ACTIONS, ORG_ADMIN_TIER_COLUMN, SPACE_ACTIONS};
 use crate::role::{OrgRole, Role, SpaceRole};
 use crate::snapshot::{Member, OrgSnapshot, Timestamp};
@@ -12,13 +13,13 @@ use crate::snapshot::{Member, OrgSnapshot, Timestamp};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Resource<'a> {
     Organization,
-    Space(&'a str),
+    Space(&'a SpaceId),
     /// Another person, for the report cells of SPEC §4 ¹.
-    User(&'a str),
+    User(&'a UserId),
     /// Something inside a space, with who added it (SPEC §4 ²).
     Item {
-        space_id: &'a str,
-        added_by: Option<&'a str>,
+        space_id: &'a SpaceId,
+        added_by: Option<&'a UserId>,
     },
 }
 
@@ -172,7 +173,7 @@ impl Decision {
 /// May `subject` do `action` on `resource` at `now`?
 pub fn decide(
     snapshot: &OrgSnapshot,
-    subject: &str,
+    subject: &UserId,
     action: Action,
     resource: Resource<'_>,
     now: Timestamp,
@@ -197,7 +198,7 @@ pub fn decide(
 /// Rules 1 and 2: who is denied everything.
 fn active_member<'s>(
     snapshot: &'s OrgSnapshot,
-    subject: &str,
+    subject: &UserId,
     now: Timestamp,
 ) -> Result<&'s Member, Decision> {
     let Some(member) = snapshot.member(subject) else {
@@ -243,10 +244,10 @@ fn space_decision(
     member: &Member,
     org_role: Option<OrgRole>,
     action: Action,
-    space_id: &str,
-    added_by: Option<Option<&str>>,
+    space_id: &SpaceId,
+    added_by: Option<Option<&UserId>>,
 ) -> Decision {
-    let Some(space) = snapshot.space_index(space_id) else {
+    let Some(space) = snapshot.space_index(space_id.as_str()) else {
         return Decision::deny(Rule::UnknownSpace, None);
     };
     // Organization-only actions asked on a space (`spaces.manage`,
@@ -292,7 +293,7 @@ fn space_role_decision(
     member: &Member,
     role: SpaceRole,
     action: Action,
-    added_by: Option<Option<&str>>,
+    added_by: Option<Option<&UserId>>,
 ) -> Decision {
     let as_role = Some(Role::Space(role));
     if !policy::space_column(role).contains(action) {
@@ -303,7 +304,7 @@ fn space_role_decision(
     }
     if action == Action::ItemRemove {
         return match added_by {
-            Some(Some(author)) if author == member.user_id => {
+            Some(Some(author)) if *author == member.user_id => {
                 Decision::allow(Rule::OwnItem, as_role)
             }
             _ => Decision::deny(Rule::NotOwnItem, as_role),
@@ -337,7 +338,7 @@ fn user_decision(
     member: &Member,
     org_role: Option<OrgRole>,
     action: Action,
-    target: &str,
+    target: &UserId,
 ) -> Decision {
     let Some(target) = snapshot.member(target) else {
         return Decision::deny(Rule::UnknownTarget, None);

@@ -1,42 +1,19 @@
 //! Implementation Admin durations (SPEC §6): calendar months from activation.
 
-use std::fmt;
-use std::str::FromStr;
-
 use chrono::{DateTime, Months, Utc};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum IaDuration {
-    OneMonth,
-    TwoMonths,
-    ThreeMonths,
-    SixMonths,
-    Forever,
+crate::named! {
+    /// How long an Implementation Admin assignment lasts.
+    pub enum IaDuration("duration") {
+        OneMonth = "1_month",
+        TwoMonths = "2_months",
+        ThreeMonths = "3_months",
+        SixMonths = "6_months",
+        Forever = "forever",
+    }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("unknown duration `{0}`: use 1_month, 2_months, 3_months, 6_months or forever")]
-pub struct UnknownDuration(pub String);
-
 impl IaDuration {
-    pub const ALL: [IaDuration; 5] = [
-        IaDuration::OneMonth,
-        IaDuration::TwoMonths,
-        IaDuration::ThreeMonths,
-        IaDuration::SixMonths,
-        IaDuration::Forever,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            IaDuration::OneMonth => "1_month",
-            IaDuration::TwoMonths => "2_months",
-            IaDuration::ThreeMonths => "3_months",
-            IaDuration::SixMonths => "6_months",
-            IaDuration::Forever => "forever",
-        }
-    }
-
     pub fn label(self) -> &'static str {
         match self {
             IaDuration::OneMonth => "1 month",
@@ -64,24 +41,6 @@ impl IaDuration {
         let months = self.months()?;
         // Overflow only happens hundreds of millennia ahead; treat it as Forever.
         activated_at.checked_add_months(Months::new(months))
-    }
-}
-
-impl FromStr for IaDuration {
-    type Err = UnknownDuration;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        IaDuration::ALL
-            .into_iter()
-            .find(|d| d.as_str() == s)
-            .ok_or_else(|| UnknownDuration(s.to_owned()))
-    }
-}
-
-crate::serde_as_str!(IaDuration);
-
-impl fmt::Display for IaDuration {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -114,7 +73,7 @@ mod tests {
     #[test]
     fn durations_parse_from_their_api_names_only() {
         for d in IaDuration::ALL {
-            assert_eq!(d.as_str().parse::<IaDuration>(), Ok(d));
+            assert_eq!(d.as_str().parse::<IaDuration>(), Ok(*d));
         }
         assert!("1_months".parse::<IaDuration>().is_err());
         assert!("12_months".parse::<IaDuration>().is_err());

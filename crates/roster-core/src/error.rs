@@ -15,6 +15,7 @@ impl Rejected {
         let reason = match code {
             "domain_not_allowed" => "the domain is not on the Implementation Admin allowlist",
             "already_member" => "already a member: change their role instead",
+            "forbidden" => "you may not change this person's program roles",
             _ => "rejected",
         };
         Rejected {
@@ -29,6 +30,9 @@ impl Rejected {
 pub enum RuleError {
     #[error("{0}")]
     Forbidden(String),
+    /// Some addresses of a batch name people the actor may not manage.
+    #[error("you may not manage {} of these people", rejected.len())]
+    ForbiddenAddresses { rejected: Vec<Rejected> },
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("the last active Owner cannot be demoted, deactivated or removed")]
@@ -64,7 +68,7 @@ pub enum RuleError {
 impl RuleError {
     pub fn code(&self) -> &'static str {
         match self {
-            RuleError::Forbidden(_) => "forbidden",
+            RuleError::Forbidden(_) | RuleError::ForbiddenAddresses { .. } => "forbidden",
             RuleError::NotFound(_) => "not_found",
             RuleError::LastOwner => "last_owner",
             RuleError::SeatLimitReached { .. } => "seat_limit_reached",
@@ -82,6 +86,7 @@ impl RuleError {
     pub fn rejected(&self) -> &[Rejected] {
         match self {
             RuleError::DomainNotAllowed { rejected, .. }
+            | RuleError::ForbiddenAddresses { rejected }
             | RuleError::AlreadyMember { rejected }
             | RuleError::InvalidEmails { rejected } => rejected,
             _ => &[],

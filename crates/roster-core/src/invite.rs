@@ -3,21 +3,30 @@
 
 use chrono::{Duration, SubsecRound};
 
+use crate::access::{authorize, Actor, Grant};
 use crate::action::Action;
+use crate::catalog::Trigger;
 use crate::decide::Resource;
 use crate::duration::IaDuration;
 use crate::email::{split_email_list, Email};
 use crate::error::{Rejected, RuleError};
-use crate::manage::{
-    allowed_domains, authorize, authorize_space_roles, guard_implementation_admin, Actor,
+use crate::guards::{
+    allowed_domains, guard_duration, guard_implementation_admin, require_owner, seat_limit_reached,
 };
+use crate::ids::{BatchId, InvitationId, SpaceId};
+use crate::implementation_admin::{end, inviter};
+use crate::org::Account;
+use crate::outcome::{Change, EndReason, Outcome};
 use crate::role::{OrgRole, Role, SpaceRole};
-use crate::snapshot::{
-    Effect, IaAssignment, Invitation, InvitationStatus, Member, OrgSnapshot, Timestamp,
-};
+use crate::snapshot::{IaAssignment, Invitation, InvitationStatus, Member, OrgSnapshot, Timestamp};
+use crate::space_roles::{authorize_space_roles, guard_space_target};
+use crate::status::distinct;
+use crate::text::Name;
 
-/// The most addresses one batch may hold.
+/// The most distinct addresses one batch may hold (SPEC §19).
 pub const MAX_BATCH: usize = 500;
+/// The most distinct spaces one request may name (SPEC §19).
+pub const MAX_SPACES: usize = 100;
 
 /// The addresses of a request: a JSON list, or one pasted string.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,51 +36,69 @@ pub enum EmailInput {
 }
 
 impl EmailInput {
-    /// Raw entries: list items are trimmed, a string is split on commas,
-    /// semicolons and white space; empty entries are dropped.
+    /// Raw entries, each once: list items are trimmed, a string is split on
+    /// commas, semicolons and white space; empty entries are dropped.
     pub fn entries(&self) -> Vec<&str> {
-        match self {
+        let raw: Vec<&str> = match self {
             EmailInput::List(items) => items
                 .iter()
                 .map(|s| s.trim())
                 .filter(|s| !s.is_empty())
                 .collect(),
             EmailInput::Text(text) => split_email_list(text),
-        }
+        };
+        distinct(&raw).into_iter().copied().collect()
     }
+}
+
+/// The spaces a request names, each once, at most [`MAX_SPACES`].
+pub fn distinct_spaces(space_ids: &[SpaceId]) -> Result<Vec<SpaceId>, RuleError> {
+    let spaces: Vec<SpaceId> = distinct(space_ids).into_iter().cloned().collect();
+    if spaces.len() > MAX_SPACES {
+        return Err(RuleError::Validation {
+            field: "space_ids",
+            message: format!("at most {MAX_SPACES} distinct spaces per request"),
+        });
+    }
+    Ok(spaces)
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InviteRequest {
     pub emails: EmailInput,
     pub role: Role,
-    pub space_ids: Vec<String>,
+    pub space_ids: Vec<SpaceId>,
     pub duration: Option<IaDuration>,
     pub message: Option<String>,
 }
 
-/// What a valid batch creates: the invitations (pending ones get an email;
-/// `accepted` ones were existing members added to spaces at once) and the
-/// effects to persist.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct InvitePlan {
-    pub batch_id: String,
-    pub invitations: Vec<Invitation>,
-    pub effects: Vec<Effect>,
+/// Fresh ids for a batch and each of its invitations (made at the edge).
+pub struct NewIds<'a> {
+    pub batch: BatchId,
+    pub invitation: &'a mut dyn FnMut() -> InvitationId,
 }
 
-/// Validates a whole batch and plans it. `new_id` is called for the batch
-/// id first, then once per invitation. Nothing is planned unless every
+/// Validates a whole batch and plans it. Nothing is planned unless every
 /// address passes every rule; the error names each failing address.
-pub fn plan_invitations(
+/// Pending invitations get an email; existing members invited into spaces
+/// get the roles at once (their invitation is `accepted`).
+pub fn invite(
     snapshot: &OrgSnapshot,
-    actor: Actor<'_>,
+    actor: &Actor,
     request: &InviteRequest,
     now: Timestamp,
     ttl: Duration,
-    new_id: &mut dyn FnMut() -> String,
-) -> Result<InvitePlan, RuleError> {
-    authorize_invite(snapshot, actor, request, now)?;
+    ids: NewIds<'_>,
+) -> Result<Change, RuleError> {
+    let space_ids = distinct_spaces(&request.space_ids)?;
+    let grant = authorize_invite(
+        snapshot,
+        actor,
+        request.role,
+        request.duration,
+        &space_ids,
+        now,
+    )?;
     let (emails, invalid) = parse_batch(request)?;
     if invalid.is_empty()
         && request.role == Role::Org(OrgRole::ImplementationAdmin)
@@ -79,46 +106,100 @@ pub fn plan_invitations(
     {
         return Err(RuleError::ImplementationAdminDisabled);
     }
-    check_addresses(snapshot, request, &emails, invalid, now)?;
+    check_addresses(
+        snapshot,
+        actor,
+        request.role,
+        &space_ids,
+        &emails,
+        invalid,
+        now,
+    )?;
     check_batch_seats(snapshot, request.role, &emails, now)?;
 
-    let batch_id = new_id();
-    let mut plan = InvitePlan {
-        batch_id: batch_id.clone(),
-        invitations: Vec::with_capacity(emails.len()),
-        effects: Vec::new(),
-    };
+    let mut change = Change::new(grant);
     for email in emails {
         let mut invitation = Invitation {
-            id: new_id(),
-            batch_id: batch_id.clone(),
+            id: (ids.invitation)(),
+            batch_id: ids.batch.clone(),
             email,
             role: request.role,
-            space_ids: request.space_ids.clone(),
+            space_ids: space_ids.clone(),
             duration: request.duration,
             message: request.message.clone(),
             status: InvitationStatus::Pending,
             expires_at: (now + ttl).trunc_subsecs(0),
-            invited_by: actor.user_id().map(str::to_owned),
+            invited_by: actor.user_id().cloned(),
             send_count: 1,
             created_at: now,
         };
         // SPEC §5: inviting an existing member into a space adds the role.
-        if let (Role::Space(role), Some(member)) =
-            (request.role, snapshot.member_by_email(&invitation.email))
-        {
-            crate::manage::guard_space_target(snapshot, actor, member, now)?;
-            invitation.status = InvitationStatus::Accepted;
-            plan.effects.extend(space_role_effects(
-                &member.user_id,
-                &request.space_ids,
-                role,
-            ));
+        match (
+            request.role,
+            current_member(snapshot, &invitation.email, now),
+        ) {
+            (Role::Space(role), Some(member)) => {
+                invitation.status = InvitationStatus::Accepted;
+                change.push(Outcome::InvitationAccepted {
+                    invitation,
+                    user_id: member.user_id.clone(),
+                    existing_member: true,
+                });
+                change.extend(space_roles_for(snapshot, member, &space_ids, role));
+            }
+            _ => change.push(Outcome::InvitationCreated { invitation }),
         }
-        plan.effects.push(Effect::PutInvitation(invitation.clone()));
-        plan.invitations.push(invitation);
     }
-    Ok(plan)
+    Ok(change)
+}
+
+/// The invitations a batch made (pending or, for existing members,
+/// accepted), in the order of its addresses.
+pub fn invitations_of(change: &Change) -> Vec<&Invitation> {
+    change
+        .outcomes()
+        .iter()
+        .filter_map(|o| match o {
+            Outcome::InvitationCreated { invitation }
+            | Outcome::InvitationAccepted {
+                invitation,
+                existing_member: true,
+                ..
+            } => Some(invitation),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A member found by address, unless their access already ended (an
+/// Implementation Admin past expiry has left, whether or not the job ran).
+fn current_member<'s>(
+    snapshot: &'s OrgSnapshot,
+    email: &Email,
+    now: Timestamp,
+) -> Option<&'s Member> {
+    snapshot
+        .member_by_email(email)
+        .filter(|m| !m.ia_expired(now))
+}
+
+fn space_roles_for(
+    snapshot: &OrgSnapshot,
+    member: &Member,
+    space_ids: &[SpaceId],
+    role: SpaceRole,
+) -> Vec<Outcome> {
+    space_ids
+        .iter()
+        .filter(|space| snapshot.space(space).is_some())
+        .filter(|space| snapshot.space_role(member, space) != Some(role))
+        .map(|space| Outcome::SpaceRoleSet {
+            user_id: member.user_id.clone(),
+            space_id: space.clone(),
+            from: snapshot.space_role(member, space),
+            to: role,
+        })
+        .collect()
 }
 
 /// Who may invite whom: Owners alone invite Owners; org roles need
@@ -126,34 +207,22 @@ pub fn plan_invitations(
 /// named space.
 fn authorize_invite(
     snapshot: &OrgSnapshot,
-    actor: Actor<'_>,
-    request: &InviteRequest,
+    actor: &Actor,
+    role: Role,
+    duration: Option<IaDuration>,
+    space_ids: &[SpaceId],
     now: Timestamp,
-) -> Result<(), RuleError> {
-    match (request.role, request.duration) {
-        (Role::Org(OrgRole::ImplementationAdmin), None) => {
-            return Err(RuleError::Validation {
-                field: "duration",
-                message: "a duration is required for implementation_admin".into(),
-            })
-        }
-        (Role::Org(OrgRole::ImplementationAdmin), Some(_)) | (_, None) => {}
-        (_, Some(_)) => {
-            return Err(RuleError::Validation {
-                field: "duration",
-                message: "a duration is only for implementation_admin".into(),
-            })
-        }
-    }
-    match request.role {
+) -> Result<Grant, RuleError> {
+    guard_duration(role == Role::Org(OrgRole::ImplementationAdmin), duration)?;
+    match role {
         Role::Org(role) => {
-            if !request.space_ids.is_empty() {
+            if !space_ids.is_empty() {
                 return Err(RuleError::Validation {
                     field: "space_ids",
                     message: "spaces are only for space roles".into(),
                 });
             }
-            authorize(
+            let grant = authorize(
                 snapshot,
                 actor,
                 Action::MembersInvite,
@@ -161,28 +230,22 @@ fn authorize_invite(
                 now,
             )?;
             if role == OrgRole::Owner {
-                authorize(
-                    snapshot,
-                    actor,
-                    Action::OwnerAssign,
-                    Resource::Organization,
-                    now,
-                )
-                .map_err(|_| RuleError::Forbidden("only an Owner may invite an Owner".into()))?;
+                require_owner(snapshot, actor, now, "only an Owner may invite an Owner")?;
             }
-            Ok(())
+            Ok(grant)
         }
         Role::Space(_) => {
-            if request.space_ids.is_empty() {
+            let Some((first, rest)) = space_ids.split_first() else {
                 return Err(RuleError::Validation {
                     field: "space_ids",
                     message: "a space role needs at least one space".into(),
                 });
+            };
+            let grant = authorize_space_roles(snapshot, actor, first, now)?;
+            for space in rest {
+                authorize_space_roles(snapshot, actor, space, now)?;
             }
-            request
-                .space_ids
-                .iter()
-                .try_for_each(|space| authorize_space_roles(snapshot, actor, space, now))
+            Ok(grant)
         }
     }
 }
@@ -200,7 +263,7 @@ fn parse_batch(request: &InviteRequest) -> Result<(Vec<Email>, Vec<Rejected>), R
     if entries.len() > MAX_BATCH {
         return Err(RuleError::Validation {
             field: "emails",
-            message: format!("at most {MAX_BATCH} addresses per batch"),
+            message: format!("at most {MAX_BATCH} distinct addresses per batch"),
         });
     }
     let mut emails: Vec<Email> = Vec::with_capacity(entries.len());
@@ -220,56 +283,66 @@ fn parse_batch(request: &InviteRequest) -> Result<(Vec<Email>, Vec<Rejected>), R
 }
 
 /// The per-address business rules: the allowlist for Implementation
-/// Admins, and no second org role for an existing member. The error names
-/// every failing address of the batch (SPEC §5), `invalid` ones included;
-/// its code is the first failing rule of: validation, domain, membership.
+/// Admins, no second org role for an existing member, and no program role
+/// a Program Admin may not touch. The error names every failing address of
+/// the batch (SPEC §5), `invalid` ones included; its code is the first
+/// failing rule of: validation, domain, membership, permission.
 fn check_addresses(
     snapshot: &OrgSnapshot,
-    request: &InviteRequest,
+    actor: &Actor,
+    role: Role,
+    space_ids: &[SpaceId],
     emails: &[Email],
     invalid: Vec<Rejected>,
     now: Timestamp,
 ) -> Result<(), RuleError> {
     let mut outside_allowlist = Vec::new();
     let mut members = Vec::new();
+    let mut forbidden = Vec::new();
     for email in emails {
-        if request.role == Role::Org(OrgRole::ImplementationAdmin)
+        if role == Role::Org(OrgRole::ImplementationAdmin)
             && !snapshot.settings.ia_domains.allows(email)
         {
             outside_allowlist.push(Rejected::new(email.as_str(), "domain_not_allowed"));
         }
-        let member = snapshot
-            .member_by_email(email)
-            .filter(|m| !m.ia_expired(now));
-        let conflicts = member.is_some_and(|m| match request.role {
+        let Some(member) = current_member(snapshot, email, now) else {
+            continue;
+        };
+        let conflicts = match role {
             Role::Org(_) => true,
-            Role::Space(_) => request
-                .space_ids
+            Role::Space(_) => space_ids
                 .iter()
-                .any(|space| snapshot.space_role(m, space).is_some()),
-        });
+                .any(|space| snapshot.space_role(member, space).is_some()),
+        };
         if conflicts {
             members.push(Rejected::new(email.as_str(), "already_member"));
+        } else if guard_space_target(snapshot, actor, member, now).is_err() {
+            forbidden.push(Rejected::new(email.as_str(), "forbidden"));
         }
     }
-    if !invalid.is_empty() {
-        let mut rejected = invalid;
-        rejected.extend(outside_allowlist);
-        rejected.extend(members);
-        return Err(RuleError::InvalidEmails { rejected });
+    let mut groups = [
+        (invalid, None),
+        (outside_allowlist, Some("domain")),
+        (members, Some("member")),
+        (forbidden, Some("forbidden")),
+    ]
+    .into_iter()
+    .filter(|(rejected, _)| !rejected.is_empty());
+    let Some((mut rejected, first)) = groups.next() else {
+        return Ok(());
+    };
+    for (more, _) in groups {
+        rejected.extend(more);
     }
-    if !outside_allowlist.is_empty() {
-        let mut rejected = outside_allowlist;
-        rejected.extend(members);
-        return Err(RuleError::DomainNotAllowed {
+    Err(match first {
+        None => RuleError::InvalidEmails { rejected },
+        Some("domain") => RuleError::DomainNotAllowed {
             allowed: allowed_domains(snapshot),
             rejected,
-        });
-    }
-    if !members.is_empty() {
-        return Err(RuleError::AlreadyMember { rejected: members });
-    }
-    Ok(())
+        },
+        Some("member") => RuleError::AlreadyMember { rejected },
+        _ => RuleError::ForbiddenAddresses { rejected },
+    })
 }
 
 /// Each new person with a seat-using role needs a seat (reserved while the
@@ -288,64 +361,87 @@ fn check_batch_seats(
         .iter()
         .filter(|email| !reserving.contains(email))
         .filter(|email| {
-            !snapshot
-                .member_by_email(email)
+            !current_member(snapshot, email, now)
                 .is_some_and(|m| snapshot.uses_seat(m, now) || !m.is_active())
         })
         .count() as u32;
-    let usage = snapshot.seat_usage(now);
-    if usage.fits(needed) {
+    if snapshot.seat_usage(now).fits(needed) {
         Ok(())
     } else {
-        Err(RuleError::SeatLimitReached {
-            limit: usage.limit.unwrap_or(0),
-        })
+        Err(seat_limit_reached(snapshot))
     }
 }
 
-fn space_role_effects(user_id: &str, space_ids: &[String], role: SpaceRole) -> Vec<Effect> {
-    space_ids
-        .iter()
-        .map(|space_id| Effect::SetSpaceRole {
-            user_id: user_id.to_owned(),
-            space_id: space_id.clone(),
-            role: Some(role),
-        })
-        .collect()
-}
-
-/// The person accepting: their account id, and whether it is new.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Invitee {
-    pub user_id: String,
-    pub name: String,
-}
-
 /// `POST /v1/invitations/accept`: the membership and roles the invitation
-/// promised, if it is still open and its rules still hold.
+/// promised, if it is still open and its rules still hold. `account` is
+/// the person's account, found or created by address under the lock;
+/// `name` is the name they gave, saved on the account.
 pub fn accept_invitation(
     snapshot: &OrgSnapshot,
-    invitation_id: &str,
-    invitee: &Invitee,
+    invitation_id: &InvitationId,
+    account: &Account,
+    name: Option<Name>,
     now: Timestamp,
-) -> Result<Vec<Effect>, RuleError> {
+) -> Result<Change, RuleError> {
+    let not_pending = |message: &str| RuleError::Conflict {
+        code: "invitation_not_pending",
+        message: message.to_owned(),
+    };
     let invitation = snapshot
         .invitation(invitation_id)
         .filter(|inv| inv.is_open(now))
-        .ok_or_else(|| RuleError::Conflict {
-            code: "invitation_not_pending",
-            message: "this invitation is no longer valid".into(),
-        })?;
-    let existing = snapshot.member(&invitee.user_id);
-    let mut effects = Vec::new();
-    let mut member = existing.cloned().unwrap_or_else(|| {
-        Member::new(
-            invitee.user_id.clone(),
-            invitation.email.clone(),
-            invitee.name.clone(),
-        )
+        .ok_or_else(|| not_pending("this invitation is no longer valid"))?;
+    let spaces: Vec<&SpaceId> = invitation
+        .space_ids
+        .iter()
+        .filter(|space| snapshot.space(space).is_some())
+        .collect();
+    if matches!(invitation.role, Role::Space(_)) && spaces.is_empty() {
+        return Err(not_pending(
+            "this invitation is no longer valid: its programs were deleted",
+        ));
+    }
+    guard_inviter(snapshot, invitation, now)?;
+    let mut change = Change::new(Grant::person(snapshot, &account.user_id));
+    // An Implementation Admin past expiry has left already (SPEC §4 rule 2):
+    // their stale membership ends here if the job has not ended it yet.
+    let stored = snapshot.member(&account.user_id);
+    let existing = match stored {
+        Some(m) if m.ia_expired(now) => {
+            end(&mut change, snapshot, m, EndReason::Expired);
+            None
+        }
+        other => other,
+    };
+    let mut before = Member::new(
+        account.user_id.clone(),
+        invitation.email.clone(),
+        account.name.clone(),
+    );
+    if let Some(member) = existing {
+        before = member.clone();
+    } else {
+        change.push(Outcome::MemberAdded {
+            member: before.clone(),
+        });
+    }
+    // A new account was created with the name given; an existing one saves it.
+    if let Some(name) = name.map(Name::into_string) {
+        if !account.created && name != account.name {
+            change.push(Outcome::NameSaved {
+                user_id: account.user_id.clone(),
+                name,
+            });
+        }
+    }
+    let mut accepted = invitation.clone();
+    accepted.status = InvitationStatus::Accepted;
+    change.push(Outcome::InvitationAccepted {
+        invitation: accepted,
+        user_id: account.user_id.clone(),
+        existing_member: false,
     });
-    let before = existing.cloned().unwrap_or_else(|| member.clone());
+    let mut after = before.clone();
     match invitation.role {
         Role::Org(role) => {
             if existing.is_some() {
@@ -353,43 +449,44 @@ pub fn accept_invitation(
                     rejected: vec![Rejected::new(invitation.email.as_str(), "already_member")],
                 });
             }
-            member.org_role = Some(role);
-            if role == OrgRole::ImplementationAdmin {
-                let duration =
-                    guard_implementation_admin(snapshot, &invitation.email, invitation.duration)?;
-                member.ia = Some(IaAssignment::new(
-                    duration,
-                    now,
-                    invitation.invited_by.clone(),
-                ));
-            }
-            effects.push(Effect::AddMember(member.clone()));
+            let assignment = match role {
+                OrgRole::ImplementationAdmin => {
+                    let duration = guard_implementation_admin(
+                        snapshot,
+                        &invitation.email,
+                        invitation.duration,
+                    )?;
+                    let invited_by = inviter(snapshot, invitation.invited_by.as_ref());
+                    Some(IaAssignment::new(duration, now, invited_by))
+                }
+                OrgRole::Owner | OrgRole::Admin => None,
+            };
+            after.org_role = Some(role);
+            after.ia = assignment.clone();
+            change.push(Outcome::RoleChanged {
+                user_id: account.user_id.clone(),
+                from: None,
+                to: Some(role),
+                assignment,
+                kept_space_roles: Vec::new(),
+            });
         }
         Role::Space(role) => {
-            if existing.is_none() {
-                effects.push(Effect::AddMember(member.clone()));
-            }
-            for space_id in &invitation.space_ids {
-                if let Some(space) = snapshot.space_index(space_id) {
-                    member.set_space_role(space, Some(role));
+            for space in spaces {
+                if let Some(index) = snapshot.space_index(space.as_str()) {
+                    after.set_space_role(index, Some(role));
                 }
             }
-            effects.extend(
-                space_role_effects(&invitee.user_id, &invitation.space_ids, role)
-                    .into_iter()
-                    .filter(|e| match e {
-                        Effect::SetSpaceRole { space_id, .. } => snapshot.space(space_id).is_some(),
-                        _ => true,
-                    }),
-            );
+            change.extend(space_roles_for(
+                snapshot,
+                &before,
+                &invitation.space_ids,
+                role,
+            ));
         }
     }
-    guard_inviter(snapshot, invitation, now)?;
-    guard_acceptance_seat(snapshot, &before, &member, existing.is_some(), now)?;
-    let mut accepted = invitation.clone();
-    accepted.status = InvitationStatus::Accepted;
-    effects.push(Effect::PutInvitation(accepted));
-    Ok(effects)
+    guard_acceptance_seat(snapshot, &before, &after, existing.is_some(), now)?;
+    Ok(change)
 }
 
 /// The invitation's reservation becomes the person's seat: accepting fails
@@ -411,9 +508,7 @@ fn guard_acceptance_seat(
     if usage.limit.is_none_or(|limit| usage.used < limit) {
         Ok(())
     } else {
-        Err(RuleError::SeatLimitReached {
-            limit: usage.limit.unwrap_or(0),
-        })
+        Err(seat_limit_reached(snapshot))
     }
 }
 
@@ -425,30 +520,32 @@ fn guard_inviter(
     invitation: &Invitation,
     now: Timestamp,
 ) -> Result<(), RuleError> {
-    let Some(inviter) = invitation.invited_by.as_deref() else {
+    let Some(inviter) = invitation.invited_by.clone() else {
         return Ok(());
     };
     let actor = Actor::User(inviter);
     let still_may = match invitation.role {
         Role::Org(OrgRole::Owner) => authorize(
             snapshot,
-            actor,
+            &actor,
             Action::OwnerAssign,
             Resource::Organization,
             now,
-        ),
+        )
+        .map(drop),
         Role::Org(_) => authorize(
             snapshot,
-            actor,
+            &actor,
             Action::MembersInvite,
             Resource::Organization,
             now,
-        ),
+        )
+        .map(drop),
         Role::Space(_) => invitation
             .space_ids
             .iter()
             .filter(|space| snapshot.space(space).is_some())
-            .try_for_each(|space| authorize_space_roles(snapshot, actor, space, now)),
+            .try_for_each(|space| authorize_space_roles(snapshot, &actor, space, now).map(drop)),
     };
     still_may.map_err(|_| RuleError::Conflict {
         code: "invitation_not_pending",
@@ -458,54 +555,57 @@ fn guard_inviter(
 
 fn authorize_on_invitation<'s>(
     snapshot: &'s OrgSnapshot,
-    actor: Actor<'_>,
-    invitation_id: &str,
+    actor: &Actor,
+    invitation_id: &InvitationId,
     now: Timestamp,
-) -> Result<&'s Invitation, RuleError> {
+) -> Result<(Grant, &'s Invitation), RuleError> {
     let invitation = snapshot
         .invitation(invitation_id)
         .ok_or(RuleError::NotFound("pending invitation"))?;
-    let mut spaces = invitation
+    let spaces: Vec<&SpaceId> = invitation
         .space_ids
         .iter()
         .filter(|space| snapshot.space(space).is_some())
-        .peekable();
-    match invitation.role {
+        .collect();
+    let grant = match (invitation.role, spaces.split_first()) {
         // Once every invited space is deleted, nobody manages it there: only
         // org-level inviters may act on it.
-        Role::Space(_) if spaces.peek().is_some() => {
-            spaces.try_for_each(|space| authorize_space_roles(snapshot, actor, space, now))?
+        (Role::Space(_), Some((first, rest))) => {
+            let grant = authorize_space_roles(snapshot, actor, first, now)?;
+            for space in rest {
+                authorize_space_roles(snapshot, actor, space, now)?;
+            }
+            grant
         }
-        Role::Org(_) | Role::Space(_) => authorize(
+        (Role::Org(_) | Role::Space(_), _) => authorize(
             snapshot,
             actor,
             Action::MembersInvite,
             Resource::Organization,
             now,
         )?,
-    }
-    Ok(invitation)
+    };
+    Ok((grant, invitation))
 }
 
 /// Resend: a fresh expiry and one more send.
 pub fn resend_invitation(
     snapshot: &OrgSnapshot,
-    actor: Actor<'_>,
-    invitation_id: &str,
+    actor: &Actor,
+    invitation_id: &InvitationId,
     now: Timestamp,
     ttl: Duration,
-) -> Result<Invitation, RuleError> {
-    let mut invitation = authorize_on_invitation(snapshot, actor, invitation_id, now)?.clone();
+) -> Result<Change, RuleError> {
+    let (grant, invitation) = authorize_on_invitation(snapshot, actor, invitation_id, now)?;
+    let mut invitation = invitation.clone();
     // A resend renews the grant (even past its expiry): Owners alone grant Owner.
     if invitation.role == Role::Org(OrgRole::Owner) {
-        authorize(
+        require_owner(
             snapshot,
             actor,
-            Action::OwnerAssign,
-            Resource::Organization,
             now,
-        )
-        .map_err(|_| RuleError::Forbidden("only an Owner may resend an Owner invitation".into()))?;
+            "only an Owner may resend an Owner invitation",
+        )?;
     }
     if invitation.role == Role::Org(OrgRole::ImplementationAdmin)
         && !snapshot.settings.allow_implementation_admin
@@ -524,31 +624,32 @@ pub fn resend_invitation(
     }
     invitation.expires_at = (now + ttl).trunc_subsecs(0);
     invitation.send_count = invitation.send_count.saturating_add(1);
-    Ok(invitation)
+    Ok(Change::new(grant).with(Outcome::InvitationResent { invitation }))
 }
 
 pub fn revoke_invitation(
     snapshot: &OrgSnapshot,
-    actor: Actor<'_>,
-    invitation_id: &str,
+    actor: &Actor,
+    invitation_id: &InvitationId,
     now: Timestamp,
-) -> Result<Invitation, RuleError> {
-    let mut invitation = authorize_on_invitation(snapshot, actor, invitation_id, now)?.clone();
-    invitation.status = InvitationStatus::Revoked;
-    Ok(invitation)
+) -> Result<Change, RuleError> {
+    let (grant, invitation) = authorize_on_invitation(snapshot, actor, invitation_id, now)?;
+    Ok(Change::new(grant).with(Outcome::InvitationRevoked {
+        invitation: invitation.clone(),
+        trigger: Trigger::Request,
+    }))
 }
 
-/// Pending invitations past their expiry, marked expired (the job's work).
-pub fn expire_invitations(snapshot: &OrgSnapshot, now: Timestamp) -> Vec<Invitation> {
-    let mut expired: Vec<Invitation> = snapshot
+/// The job's work: pending invitations past their expiry become expired.
+pub fn expire_invitations(snapshot: &OrgSnapshot, now: Timestamp) -> Change {
+    let mut expired: Vec<&Invitation> = snapshot
         .pending_invitations()
         .filter(|inv| inv.expires_at <= now)
-        .cloned()
-        .map(|mut inv| {
-            inv.status = InvitationStatus::Expired;
-            inv
-        })
         .collect();
     expired.sort_by(|a, b| a.id.cmp(&b.id));
-    expired
+    let mut change = Change::new(Grant::system(snapshot));
+    change.extend(expired.into_iter().map(|inv| Outcome::InvitationExpired {
+        invitation: inv.clone(),
+    }));
+    change
 }

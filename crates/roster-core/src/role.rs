@@ -3,25 +3,25 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::{Deserialize, Serialize};
+use crate::names::UnknownName;
 
-/// An organization-level role. A membership holds at most one.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OrgRole {
-    Owner,
-    Admin,
-    ImplementationAdmin,
+crate::named! {
+    /// An organization-level role. A membership holds at most one.
+    pub enum OrgRole("role") {
+        Owner = "owner",
+        Admin = "admin",
+        ImplementationAdmin = "implementation_admin",
+    }
 }
 
-/// A space-level (program) role. A user holds at most one per space.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SpaceRole {
-    ProgramAdmin,
-    Facilitator,
-    Participant,
-    Sponsor,
+crate::named! {
+    /// A space-level (program) role. A user holds at most one per space.
+    pub enum SpaceRole("role") {
+        ProgramAdmin = "program_admin",
+        Facilitator = "facilitator",
+        Participant = "participant",
+        Sponsor = "sponsor",
+    }
 }
 
 /// Any of the seven roles, as named in invitations.
@@ -38,22 +38,7 @@ pub enum Scope {
     Space,
 }
 
-/// The error for a role name that is not one of the seven.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("unknown role `{0}`")]
-pub struct UnknownRole(pub String);
-
 impl OrgRole {
-    pub const ALL: [OrgRole; 3] = [OrgRole::Owner, OrgRole::Admin, OrgRole::ImplementationAdmin];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OrgRole::Owner => "owner",
-            OrgRole::Admin => "admin",
-            OrgRole::ImplementationAdmin => "implementation_admin",
-        }
-    }
-
     /// Human label, as the admin area shows it.
     pub fn label(self) -> &'static str {
         match self {
@@ -65,22 +50,6 @@ impl OrgRole {
 }
 
 impl SpaceRole {
-    pub const ALL: [SpaceRole; 4] = [
-        SpaceRole::ProgramAdmin,
-        SpaceRole::Facilitator,
-        SpaceRole::Participant,
-        SpaceRole::Sponsor,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SpaceRole::ProgramAdmin => "program_admin",
-            SpaceRole::Facilitator => "facilitator",
-            SpaceRole::Participant => "participant",
-            SpaceRole::Sponsor => "sponsor",
-        }
-    }
-
     pub fn label(self) -> &'static str {
         match self {
             SpaceRole::ProgramAdmin => "Program Admin",
@@ -132,66 +101,28 @@ impl Role {
     }
 }
 
-impl FromStr for OrgRole {
-    type Err = UnknownRole;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        OrgRole::ALL
-            .into_iter()
-            .find(|r| r.as_str() == s)
-            .ok_or_else(|| UnknownRole(s.to_owned()))
-    }
-}
-
-impl FromStr for SpaceRole {
-    type Err = UnknownRole;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        SpaceRole::ALL
-            .into_iter()
-            .find(|r| r.as_str() == s)
-            .ok_or_else(|| UnknownRole(s.to_owned()))
-    }
-}
-
 impl FromStr for Role {
-    type Err = UnknownRole;
+    type Err = UnknownName;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Role::ALL
             .into_iter()
             .find(|r| r.as_str() == s)
-            .ok_or_else(|| UnknownRole(s.to_owned()))
+            .ok_or_else(|| UnknownName {
+                what: "role",
+                name: s.to_owned(),
+                choices: Role::ALL.iter().map(|r| r.as_str()).collect(),
+            })
     }
 }
 
-macro_rules! display_as_str {
-    ($($t:ty),*) => {$(
-        impl fmt::Display for $t {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    )*};
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
-display_as_str!(OrgRole, SpaceRole, Role);
 
-/// Serializes as the stable name, parses through [`FromStr`] so an unknown
-/// name is refused with a message listing nothing it should not.
-#[macro_export]
-macro_rules! serde_as_str {
-    ($($t:ty),*) => {$(
-        impl serde::Serialize for $t {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.serialize_str(self.as_str())
-            }
-        }
-        impl<'de> serde::Deserialize<'de> for $t {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let name = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-                name.parse().map_err(serde::de::Error::custom)
-            }
-        }
-    )*};
-}
-serde_as_str!(Role);
+crate::serde_as_str!(Role);
+crate::string_schema!(Role);
 
 /// Which roles use a seat (SPEC §3, §15). The default follows seed `003_…`;
 /// the platform operator may change it per organization.

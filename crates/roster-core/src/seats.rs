@@ -4,6 +4,7 @@
 use rustc_hash::FxHashSet;
 
 use crate::email::Email;
+use crate::ids::UserId;
 use crate::role::Role;
 use crate::snapshot::{Member, OrgSnapshot, Timestamp};
 
@@ -13,7 +14,7 @@ pub struct SeatUsage {
     pub used: u32,
     pub reserved: u32,
     /// The user ids holding a seat, sorted.
-    pub holders: Vec<String>,
+    pub holders: Vec<UserId>,
 }
 
 impl SeatUsage {
@@ -47,7 +48,7 @@ impl OrgSnapshot {
     }
 
     pub fn seat_usage(&self, now: Timestamp) -> SeatUsage {
-        let mut holders: Vec<String> = self
+        let mut holders: Vec<UserId> = self
             .members()
             .filter(|m| self.uses_seat(m, now))
             .map(|m| m.user_id.clone())

@@ -3,27 +3,30 @@
 
 use chrono::{DateTime, SubsecRound, Utc};
 
+use crate::catalog::{RevokeReason, TokenKind};
 use crate::duration::IaDuration;
 use crate::email::{DomainAllowlist, Email};
+use crate::ids::{BatchId, InvitationId, OrgId, SpaceId, TokenId, UserId};
 use crate::role::{OrgRole, Role, SeatPolicy, SpaceRole};
 use crate::slots::{Index, Map, Slots};
 
 pub type Timestamp = DateTime<Utc>;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MemberStatus {
-    Active,
-    Deactivated,
+crate::named! {
+    /// A membership's status (SPEC §2).
+    pub enum MemberStatus("member status") {
+        Active = "active",
+        Deactivated = "deactivated",
+    }
 }
 
-impl MemberStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MemberStatus::Active => "active",
-            MemberStatus::Deactivated => "deactivated",
-        }
-    }
+/// Who gave someone the Implementation Admin role: kept with the
+/// assignment, address included, so the emails at its end need no lookup
+/// outside the organization's lock (accounts outlive memberships).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Inviter {
+    pub user_id: UserId,
+    pub email: Email,
 }
 
 /// The `implementation_admin` org role's terms (SPEC §2).
@@ -34,13 +37,13 @@ pub struct IaAssignment {
     pub expires_at: Option<Timestamp>,
     pub duration: IaDuration,
     /// The original inviter; `None` when the platform operator assigned it.
-    pub invited_by: Option<String>,
+    pub invited_by: Option<Inviter>,
 }
 
 impl IaAssignment {
     /// Starts at `now` in whole seconds, so the end the API shows (to the
     /// second) is the exact instant access ends.
-    pub fn new(duration: IaDuration, now: Timestamp, invited_by: Option<String>) -> Self {
+    pub fn new(duration: IaDuration, now: Timestamp, invited_by: Option<Inviter>) -> Self {
         let now = now.trunc_subsecs(0);
         IaAssignment {
             assigned_at: now,
@@ -58,7 +61,7 @@ impl IaAssignment {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Member {
-    pub user_id: String,
+    pub user_id: UserId,
     pub email: Email,
     pub name: String,
     pub status: MemberStatus,
@@ -70,7 +73,7 @@ pub struct Member {
 }
 
 impl Member {
-    pub fn new(user_id: String, email: Email, name: String) -> Self {
+    pub fn new(user_id: UserId, email: Email, name: String) -> Self {
         Member {
             user_id,
             email,
@@ -122,53 +125,32 @@ impl Member {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Space {
-    pub id: String,
+    pub id: SpaceId,
     pub name: String,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum InvitationStatus {
-    Pending,
-    Accepted,
-    Revoked,
-    Expired,
-}
-
-impl InvitationStatus {
-    pub const ALL: [InvitationStatus; 4] = [
-        InvitationStatus::Pending,
-        InvitationStatus::Accepted,
-        InvitationStatus::Revoked,
-        InvitationStatus::Expired,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            InvitationStatus::Pending => "pending",
-            InvitationStatus::Accepted => "accepted",
-            InvitationStatus::Revoked => "revoked",
-            InvitationStatus::Expired => "expired",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|v| v.as_str() == s)
+crate::named! {
+    /// An invitation's status (SPEC §2).
+    pub enum InvitationStatus("invitation status") {
+        Pending = "pending",
+        Accepted = "accepted",
+        Revoked = "revoked",
+        Expired = "expired",
     }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Invitation {
-    pub id: String,
-    pub batch_id: String,
+    pub id: InvitationId,
+    pub batch_id: BatchId,
     pub email: Email,
     pub role: Role,
-    pub space_ids: Vec<String>,
+    pub space_ids: Vec<SpaceId>,
     pub duration: Option<IaDuration>,
     pub message: Option<String>,
     pub status: InvitationStatus,
     pub expires_at: Timestamp,
-    pub invited_by: Option<String>,
+    pub invited_by: Option<UserId>,
     pub send_count: u32,
     pub created_at: Timestamp,
 }
@@ -203,46 +185,89 @@ impl Default for OrgSettings {
     }
 }
 
-/// Every change the rules can make to an organization. The store persists
-/// them; [`OrgSnapshot::apply`] replays them on the cached snapshot.
+/// A token to store: only the hash of its secret.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewToken {
+    pub id: TokenId,
+    pub user_id: UserId,
+    pub kind: TokenKind,
+    pub name: String,
+    pub secret_hash: String,
+    pub expires_at: Option<Timestamp>,
+}
+
+/// A single-use admin UI sign-in link: only the hash of its secret.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignInLink {
+    pub token_hash: String,
+    pub user_id: UserId,
+    pub expires_at: Timestamp,
+}
+
+/// Every change to stored state, as the store persists it and
+/// [`OrgSnapshot::apply`] replays it. Rules never hand these out directly:
+/// they describe what happened as [`crate::Outcome`]s, and each outcome
+/// knows its effects, so nothing changes without being described.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Effect {
     SetName(String),
     SetSettings(OrgSettings),
+    /// Adds a membership (the account exists already).
     AddMember(Member),
+    /// The name on the person's account.
+    SetUserName {
+        user_id: UserId,
+        name: String,
+    },
     SetStatus {
-        user_id: String,
+        user_id: UserId,
         status: MemberStatus,
     },
     SetOrgRole {
-        user_id: String,
+        user_id: UserId,
         role: Option<OrgRole>,
         ia: Option<IaAssignment>,
     },
     /// Deletes the membership and every space role; the account stays.
     RemoveMember {
-        user_id: String,
+        user_id: UserId,
     },
     SetSpaceRole {
-        user_id: String,
-        space_id: String,
+        user_id: UserId,
+        space_id: SpaceId,
         role: Option<SpaceRole>,
     },
     /// Revokes every token the user holds in this organization.
     RevokeTokens {
-        user_id: String,
-        reason: &'static str,
+        user_id: UserId,
+        reason: RevokeReason,
     },
     AddSpace(Space),
     RenameSpace {
-        space_id: String,
+        space_id: SpaceId,
         name: String,
     },
     /// Deletes the space and every role in it.
     RemoveSpace {
-        space_id: String,
+        space_id: SpaceId,
     },
     PutInvitation(Invitation),
+    CreateToken(NewToken),
+    RevokeToken {
+        token_id: TokenId,
+        reason: RevokeReason,
+    },
+    /// A review of a Forever Implementation Admin assignment.
+    RecordReview {
+        user_id: UserId,
+    },
+    CreateSignInLink(SignInLink),
+    /// Uses up a sign-in link; fails the write if it was used already.
+    UseSignInLink {
+        token_hash: String,
+    },
+    /// Marks the organization deleted and revokes every token in it.
+    DeleteOrg,
 }
 
 /// The organization as the rules see it. Ids are interned to indexes so a
@@ -250,7 +275,7 @@ pub enum Effect {
 /// storage is shared between copies so that a write's copy is cheap.
 #[derive(Clone, Debug)]
 pub struct OrgSnapshot {
-    pub org_id: String,
+    pub org_id: OrgId,
     pub name: String,
     pub revision: i64,
     pub settings: OrgSettings,
@@ -259,11 +284,11 @@ pub struct OrgSnapshot {
     members: Slots<Member>,
     space_index: Index<Box<str>>,
     spaces: Slots<Space>,
-    invitations: Map<String, Invitation>,
+    invitations: Map<InvitationId, Invitation>,
 }
 
 impl OrgSnapshot {
-    pub fn new(org_id: String, name: String, settings: OrgSettings) -> Self {
+    pub fn new(org_id: OrgId, name: String, settings: OrgSettings) -> Self {
         OrgSnapshot {
             org_id,
             name,
@@ -278,7 +303,12 @@ impl OrgSnapshot {
         }
     }
 
-    pub fn member(&self, user_id: &str) -> Option<&Member> {
+    pub fn member(&self, user_id: &UserId) -> Option<&Member> {
+        self.member_by_id(user_id.as_str())
+    }
+
+    /// A member by a raw id (the decision path's subject, not yet typed).
+    pub fn member_by_id(&self, user_id: &str) -> Option<&Member> {
         self.members.get(*self.user_index.get(user_id)?)
     }
 
@@ -298,8 +328,8 @@ impl OrgSnapshot {
         self.space_index.get(space_id).copied()
     }
 
-    pub fn space(&self, space_id: &str) -> Option<&Space> {
-        self.spaces.get(self.space_index(space_id)?)
+    pub fn space(&self, space_id: &SpaceId) -> Option<&Space> {
+        self.spaces.get(self.space_index(space_id.as_str())?)
     }
 
     pub fn spaces(&self) -> impl Iterator<Item = &Space> {
@@ -311,8 +341,8 @@ impl OrgSnapshot {
     }
 
     /// The member's explicit role in a space.
-    pub fn space_role(&self, member: &Member, space_id: &str) -> Option<SpaceRole> {
-        member.space_role_at(self.space_index(space_id)?)
+    pub fn space_role(&self, member: &Member, space_id: &SpaceId) -> Option<SpaceRole> {
+        member.space_role_at(self.space_index(space_id.as_str())?)
     }
 
     pub(crate) fn space_role_at(&self, member: &Member, space: u32) -> Option<SpaceRole> {
@@ -323,10 +353,10 @@ impl OrgSnapshot {
     pub fn space_roles_of<'a>(
         &'a self,
         member: &'a Member,
-    ) -> impl Iterator<Item = (&'a str, SpaceRole)> + 'a {
+    ) -> impl Iterator<Item = (&'a SpaceId, SpaceRole)> + 'a {
         member.space_roles.iter().filter_map(|(idx, role)| {
             let space = self.spaces.get(*idx)?;
-            Some((space.id.as_str(), *role))
+            Some((&space.id, *role))
         })
     }
 
@@ -338,8 +368,8 @@ impl OrgSnapshot {
     }
 
     /// Everyone with an explicit role in the space.
-    pub fn space_members(&self, space_id: &str) -> Vec<(&Member, SpaceRole)> {
-        let Some(idx) = self.space_index(space_id) else {
+    pub fn space_members(&self, space_id: &SpaceId) -> Vec<(&Member, SpaceRole)> {
+        let Some(idx) = self.space_index(space_id.as_str()) else {
             return Vec::new();
         };
         self.members()
@@ -347,7 +377,7 @@ impl OrgSnapshot {
             .collect()
     }
 
-    pub fn invitation(&self, id: &str) -> Option<&Invitation> {
+    pub fn invitation(&self, id: &InvitationId) -> Option<&Invitation> {
         self.invitations.get(id)
     }
 
@@ -363,6 +393,11 @@ impl OrgSnapshot {
             Effect::SetName(name) => self.name = name.clone(),
             Effect::SetSettings(settings) => self.settings = settings.clone(),
             Effect::AddMember(member) => self.add_member(member.clone()),
+            Effect::SetUserName { user_id, name } => {
+                if let Some(m) = self.member_mut(user_id) {
+                    m.name = name.clone();
+                }
+            }
             Effect::SetStatus { user_id, status } => {
                 if let Some(m) = self.member_mut(user_id) {
                     m.status = *status;
@@ -386,16 +421,15 @@ impl OrgSnapshot {
                 space_id,
                 role,
             } => {
-                if let Some(space) = self.space_index(space_id) {
+                if let Some(space) = self.space_index(space_id.as_str()) {
                     if let Some(m) = self.member_mut(user_id) {
                         m.set_space_role(space, *role);
                     }
                 }
             }
-            Effect::RevokeTokens { .. } => {}
             Effect::AddSpace(space) => self.add_space(space.clone()),
             Effect::RenameSpace { space_id, name } => {
-                if let Some(idx) = self.space_index(space_id) {
+                if let Some(idx) = self.space_index(space_id.as_str()) {
                     if let Some(space) = self.spaces.get_mut(idx) {
                         space.name = name.clone();
                     }
@@ -417,11 +451,19 @@ impl OrgSnapshot {
                     self.invitations.remove(&inv.id);
                 }
             }
+            // Rows outside the decision snapshot.
+            Effect::RevokeTokens { .. }
+            | Effect::CreateToken(_)
+            | Effect::RevokeToken { .. }
+            | Effect::RecordReview { .. }
+            | Effect::CreateSignInLink(_)
+            | Effect::UseSignInLink { .. }
+            | Effect::DeleteOrg => {}
         }
     }
 
-    fn member_mut(&mut self, user_id: &str) -> Option<&mut Member> {
-        let idx = *self.user_index.get(user_id)?;
+    fn member_mut(&mut self, user_id: &UserId) -> Option<&mut Member> {
+        let idx = *self.user_index.get(user_id.as_str())?;
         self.members.get_mut(idx)
     }
 
@@ -433,22 +475,23 @@ impl OrgSnapshot {
         }
         let (user_id, email) = (member.user_id.clone(), member.email.clone());
         let idx = self.members.push(member);
-        self.user_index.insert(user_id.into_boxed_str(), idx);
+        self.user_index
+            .insert(user_id.as_str().to_owned().into_boxed_str(), idx);
         self.email_index.insert(email, idx);
     }
 
     pub fn add_space(&mut self, space: Space) {
-        if self.space_index(&space.id).is_some() {
+        if self.space_index(space.id.as_str()).is_some() {
             return;
         }
-        let id = space.id.clone();
+        let id = space.id.as_str().to_owned();
         let idx = self.spaces.push(space);
         self.space_index.insert(id.into_boxed_str(), idx);
     }
 
     /// Loader entry point for one explicit space role.
-    pub fn load_space_role(&mut self, user_id: &str, space_id: &str, role: SpaceRole) {
-        if let Some(space) = self.space_index(space_id) {
+    pub fn load_space_role(&mut self, user_id: &UserId, space_id: &SpaceId, role: SpaceRole) {
+        if let Some(space) = self.space_index(space_id.as_str()) {
             if let Some(m) = self.member_mut(user_id) {
                 m.set_space_role(space, Some(role));
             }

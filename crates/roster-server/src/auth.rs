@@ -5,10 +5,11 @@
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
+use roster_core::{Actor, OrgId, TokenId, TokenKind, UserId};
 
 use crate::error::{ApiError, ApiResult};
 use crate::secrets;
-use crate::state::{Acting, AppState};
+use crate::state::AppState;
 
 /// Token secrets look like `rst_<id>_<secret>`.
 pub const TOKEN_PREFIX: &str = "rst_";
@@ -18,28 +19,28 @@ pub enum Caller {
     /// The platform key alone.
     Platform,
     /// The platform key with `X-Roster-Actor`: acts as that user.
-    PlatformAs(String),
+    PlatformAs(UserId),
     /// A user token: its owner, in its organization only.
     Token {
-        token_id: String,
-        user_id: String,
-        org_id: String,
+        token_id: TokenId,
+        user_id: UserId,
+        org_id: OrgId,
     },
     /// A signed-in person in the admin UI: like a token, from a cookie.
     Session {
-        token_id: String,
-        user_id: String,
-        org_id: String,
+        token_id: TokenId,
+        user_id: UserId,
+        org_id: OrgId,
     },
 }
 
 impl Caller {
     /// Who this caller acts as in `org_id`. A token of another organization
     /// sees nothing there (404, as for an unknown organization).
-    pub fn acting_in(&self, org_id: &str) -> ApiResult<Acting> {
+    pub fn acting_in(&self, org_id: &OrgId) -> ApiResult<Actor> {
         match self {
-            Caller::Platform => Ok(Acting::Platform),
-            Caller::PlatformAs(user) => Ok(Acting::User(user.clone())),
+            Caller::Platform => Ok(Actor::Platform),
+            Caller::PlatformAs(user) => Ok(Actor::User(user.clone())),
             Caller::Token {
                 user_id,
                 org_id: own,
@@ -49,7 +50,7 @@ impl Caller {
                 user_id,
                 org_id: own,
                 ..
-            } if own == org_id => Ok(Acting::User(user_id.clone())),
+            } if own == org_id => Ok(Actor::User(user_id.clone())),
             Caller::Token { .. } | Caller::Session { .. } => {
                 Err(ApiError::not_found("organization"))
             }
@@ -99,7 +100,7 @@ impl FromRequestParts<AppState> for Caller {
                         .ok_or_else(|| {
                             ApiError::invalid("X-Roster-Actor", "X-Roster-Actor must be a user id")
                         })?;
-                    Ok(Caller::PlatformAs(user.to_owned()))
+                    Ok(Caller::PlatformAs(UserId::from(user)))
                 }
             };
         }
@@ -115,8 +116,12 @@ pub async fn user_token(state: &AppState, secret: &str) -> ApiResult<Caller> {
         .strip_prefix(TOKEN_PREFIX)
         .and_then(|rest| rest.rsplit_once('_'))
         .ok_or_else(invalid)?;
-    let token = state.store.token(token_id).await?.ok_or_else(invalid)?;
-    if !secrets::matches(secret_part, &token.secret_hash) || token.kind == "session" {
+    let token = state
+        .store
+        .token(&TokenId::from(token_id))
+        .await?
+        .ok_or_else(invalid)?;
+    if !secrets::matches(secret_part, &token.secret_hash) || token.kind == TokenKind::Session {
         return Err(invalid());
     }
     let now = state.now();

@@ -8,7 +8,6 @@
 use chrono::Duration;
 use lettre::message::header::{ContentTransferEncoding, ContentType};
 use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
-use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use roster_store::{OutboxMessage, StoreError};
 
@@ -21,54 +20,16 @@ const LEASE_SECONDS: i64 = 30;
 
 type Transport = AsyncSmtpTransport<Tokio1Executor>;
 
-/// Builds the transport from `smtp://host:port` or `smtps://user:pass@host[:port]`.
+/// The transport for `ROSTER_SMTP_URL`, parsed by lettre: `smtp://host:port`
+/// (plain, for local relays) or `smtps://user:pass@host[:port]`.
 pub fn transport(url: &str) -> Result<Transport, String> {
-    let (secure, rest) = if let Some(rest) = url.strip_prefix("smtps://") {
-        (true, rest)
-    } else if let Some(rest) = url.strip_prefix("smtp://") {
-        (false, rest)
-    } else {
+    if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
         return Err(format!(
             "ROSTER_SMTP_URL must start with smtp:// or smtps://, not {url:?}"
         ));
-    };
-    let rest = rest.trim_end_matches('/');
-    let (credentials, host_port) = match rest.rsplit_once('@') {
-        Some((auth, host)) => {
-            let (user, pass) = auth.split_once(':').unwrap_or((auth, ""));
-            let decode = |s: &str| {
-                urlencoding::decode(s)
-                    .map(|c| c.into_owned())
-                    .unwrap_or_else(|_| s.to_owned())
-            };
-            (Some(Credentials::new(decode(user), decode(pass))), host)
-        }
-        None => (None, rest),
-    };
-    let (host, port) = match host_port.rsplit_once(':') {
-        Some((host, port)) => (
-            host,
-            Some(
-                port.parse::<u16>()
-                    .map_err(|_| format!("bad SMTP port in {url:?}"))?,
-            ),
-        ),
-        None => (host_port, None),
-    };
-    if host.is_empty() {
-        return Err(format!("ROSTER_SMTP_URL has no host: {url:?}"));
     }
-    let mut builder = if secure {
-        Transport::relay(host)
-            .map_err(|e| e.to_string())?
-            .port(port.unwrap_or(465))
-    } else {
-        Transport::builder_dangerous(host).port(port.unwrap_or(25))
-    };
-    if let Some(credentials) = credentials {
-        builder = builder.credentials(credentials);
-    }
-    Ok(builder
+    Ok(Transport::from_url(url)
+        .map_err(|e| format!("ROSTER_SMTP_URL {url:?}: {e}"))?
         .timeout(Some(std::time::Duration::from_secs(15)))
         .build())
 }

@@ -6,6 +6,48 @@ use roster_core::RuleError;
 use roster_store::{StoreError, WriteError};
 use serde_json::{json, Map, Value};
 
+/// An RFC 9457 problem document, as the OpenAPI document describes it
+/// (the answer itself is built by [`ApiError`]).
+#[derive(serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Stable and snake_case: what clients read.
+    pub code: String,
+    /// The field a `validation_failed` is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// Every address of a batch that failed, and why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejected: Option<Vec<RejectedView>>,
+    /// With `domain_not_allowed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_domains: Option<Vec<String>>,
+    /// With `confirmation_required`: how many people the change affects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub affected: Option<usize>,
+    /// With `inherited_access`: the org role to change instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_role: Option<roster_core::OrgRole>,
+    /// With `seat_limit_reached`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+}
+
+/// One refused address (or import row) of a request.
+#[derive(serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct RejectedView {
+    pub email: String,
+    pub code: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub row: Option<usize>,
+}
+
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
@@ -91,7 +133,7 @@ impl IntoResponse for ApiError {
 impl From<RuleError> for ApiError {
     fn from(e: RuleError) -> Self {
         let status = match &e {
-            RuleError::Forbidden(_) => StatusCode::FORBIDDEN,
+            RuleError::Forbidden(_) | RuleError::ForbiddenAddresses { .. } => StatusCode::FORBIDDEN,
             RuleError::NotFound(_) => StatusCode::NOT_FOUND,
             RuleError::Validation { .. } | RuleError::InvalidEmails { .. } => {
                 StatusCode::BAD_REQUEST

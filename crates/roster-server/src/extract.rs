@@ -1,5 +1,6 @@
-//! Request parsing at the edge: JSON bodies, query strings, request ids.
-//! Anything malformed becomes a 4xx problem naming the field.
+//! Request parsing at the edge: JSON bodies, query strings, forms, page
+//! parameters, request ids. Anything malformed becomes a 4xx problem
+//! naming the field.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -7,7 +8,12 @@ use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use serde::de::DeserializeOwned;
 
+use roster_core::IdKind;
+
+use crate::app::{Ctx, PageRequest, RequestId};
+use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::state::AppState;
 
 /// The largest body Roster reads (API.md: 413 above 1 MiB).
 pub const MAX_BODY: usize = 1024 * 1024;
@@ -103,48 +109,73 @@ fn form_urlencoded_parse(query: &str) -> form_urlencoded::Parse<'_> {
     form_urlencoded::parse(query.as_bytes())
 }
 
-/// The request id: the caller's `X-Request-ID` when sensible, else a new one.
-#[derive(Clone, Debug)]
-pub struct RequestId(pub String);
+/// A form body (`application/x-www-form-urlencoded`, repeated keys as
+/// lists): the admin UI's forms, and introspection. Refusals are problem
+/// documents like every other.
+pub struct ApiForm<T>(pub T);
 
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiForm<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match axum_extra::extract::Form::<T>::from_request(req, state).await {
+            Ok(axum_extra::extract::Form(value)) => Ok(ApiForm(value)),
+            Err(rejection) => Err(match rejection.status() {
+                StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    "send the form as application/x-www-form-urlencoded",
+                ),
+                StatusCode::PAYLOAD_TOO_LARGE => too_large(),
+                _ => ApiError::invalid("form", rejection.body_text()),
+            }),
+        }
+    }
+}
+
+/// The request id set by the request-id layer (`X-Request-ID`).
 impl<S: Send + Sync> FromRequestParts<S> for RequestId {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
-        Ok(parts
+        let id = parts
             .extensions
-            .get::<RequestId>()
-            .cloned()
-            .unwrap_or_else(|| RequestId(uuid::Uuid::now_v7().to_string())))
+            .get::<tower_http::request_id::RequestId>()
+            .and_then(|id| id.header_value().to_str().ok())
+            .map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_owned);
+        Ok(RequestId(id))
     }
 }
 
-/// Pagination parameters shared by every list.
-#[derive(Debug, Default, serde::Deserialize)]
-pub struct Page {
+/// Pagination parameters shared by every list (read beside the list's own
+/// filters from the same query string).
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
-    /// Kept as text: query structs flatten `Page`, and flattened fields
-    /// reach serde as strings.
-    pub limit: Option<String>,
+    /// 1 to 500; 50 when absent.
+    pub limit: Option<u32>,
 }
 
-impl Page {
-    pub const DEFAULT: u32 = 50;
-    pub const MAX: u32 = 500;
-
-    /// The cursor, which is the id (`<prefix>_<32 hex>`) of the last row of
-    /// the previous page; anything else is refused.
-    pub fn cursor(&self, prefix: &str) -> Result<Option<&str>, ApiError> {
-        checked_cursor("cursor", self.cursor.as_deref(), prefix)
+impl PageQuery {
+    /// The page asked for; a cursor must be an id (`<prefix>_<32 hex>`)
+    /// this server gave out.
+    pub fn page<I: IdKind>(&self) -> Result<PageRequest, ApiError> {
+        let cursor = checked_cursor("cursor", self.cursor.as_deref(), I::PREFIX)?;
+        Ok(PageRequest {
+            cursor: cursor.map(str::to_owned),
+            limit: self.limit()?,
+        })
     }
 
     pub fn limit(&self) -> Result<usize, ApiError> {
-        match self.limit.as_deref().map(str::parse::<u32>) {
-            None => Ok(Self::DEFAULT as usize),
-            Some(Ok(l)) if (1..=Self::MAX).contains(&l) => Ok(l as usize),
+        match self.limit {
+            None => Ok(PageRequest::DEFAULT),
+            Some(l) if (1..=PageRequest::MAX as u32).contains(&l) => Ok(l as usize),
             Some(_) => Err(ApiError::invalid(
                 "limit",
-                format!("limit must be a number from 1 to {}", Self::MAX),
+                format!("limit must be a number from 1 to {}", PageRequest::MAX),
             )),
         }
     }
@@ -160,16 +191,19 @@ where
     <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
 }
 
-/// One page of `rows` (fetched with one extra to know whether more follow)
-/// and the cursor of the next page: the key of the page's last row.
-pub fn paginate<T>(
-    mut rows: Vec<T>,
-    limit: usize,
-    key: impl Fn(&T) -> String,
-) -> (Vec<T>, Option<String>) {
-    let next = (rows.len() > limit).then(|| key(&rows[limit - 1]));
-    rows.truncate(limit);
-    (rows, next)
+/// For query filters: an empty value (`?role=`, as a form sends "any") is
+/// no filter. Use with `#[serde(default, deserialize_with = "blank_is_none")]`.
+pub fn blank_is_none<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    let raw = <Option<String> as serde::Deserialize>::deserialize(d)?;
+    match raw.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(value) => value.parse().map(Some).map_err(serde::de::Error::custom),
+    }
 }
 
 /// An id-shaped cursor (`<prefix>_<32 hex>`), or none when empty.
@@ -197,5 +231,32 @@ pub fn checked_cursor<'a>(
             field,
             format!("{field} is not one this server gave out"),
         ))
+    }
+}
+
+/// Path parameters, typed (ids); one that cannot be decoded is a problem
+/// document like every other refusal.
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| ApiPath(value))
+            .map_err(|rejection| ApiError::invalid("path", rejection.body_text()))
+    }
+}
+
+/// Who asks and as which request, for every use case that writes.
+impl FromRequestParts<AppState> for Ctx {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        Ok(Ctx {
+            caller: Caller::from_request_parts(parts, state).await?,
+            request_id: RequestId::from_request_parts(parts, state).await?,
+        })
     }
 }

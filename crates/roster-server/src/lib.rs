@@ -1,19 +1,21 @@
-//! Roster's server: the HTTP API of API.md, background jobs and mail
-//! delivery. Handlers translate HTTP to `roster_core` calls and back; every
-//! permission is decided there.
+//! Roster's server: the HTTP API of API.md, the admin UI, background jobs
+//! and mail delivery. Every change goes one way (see [`app`]): an edge
+//! (`http`, `ui`, `jobs`) parses, an app use case runs a core rule under
+//! the organization's lock, [`effects`] turns its outcomes into audit
+//! entries, events and emails, and the store persists it all at once.
 
+pub mod app;
 pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod delivery;
+pub mod effects;
 pub mod error;
 pub mod extract;
+pub mod http;
 pub mod jobs;
-pub mod lifecycle;
-pub mod mail;
 pub mod metrics;
-pub mod openapi;
-pub mod routes;
+pub mod middleware;
 pub mod secrets;
 pub mod state;
 pub mod ui;
@@ -21,8 +23,18 @@ pub mod views;
 
 use std::future::Future;
 
+use axum::extract::DefaultBodyLimit;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::Router;
 use roster_store::Store;
 use tokio::net::TcpListener;
+use tower::ServiceBuilder;
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
+
+use crate::error::ApiError;
+use crate::middleware::{around_request, drop_unusable_request_id, NewRequestId, REQUEST_ID};
 
 pub use config::Config;
 pub use state::AppState;
@@ -94,7 +106,7 @@ pub async fn serve(
     let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
     let jobs = tokio::spawn(jobs::run_forever(app.clone(), jobs_stopped));
     let listener_task = app.store.spawn_change_listener();
-    let router = routes::router(app.clone());
+    let router = router(app.clone());
     let result = axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await;
@@ -105,4 +117,59 @@ pub async fn serve(
     }
     app.store.close().await;
     result
+}
+
+/// The whole server: the API (with its document), the admin UI, the dev
+/// clock's paths when enabled, and what every request goes through.
+pub fn router(state: AppState) -> Router {
+    let (api, _) = http::api().split_for_parts();
+    let mut routes = api.route("/", get(root)).merge(ui::routes());
+    // The dev clock's paths exist only with ROSTER_DEV_CLOCK=1: otherwise
+    // they are 404 for everyone, credentials or not.
+    if state.clock.is_dev() {
+        routes = routes.merge(http::platform::dev_api().split_for_parts().0);
+    }
+    routes
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(extract::MAX_BODY))
+        .layer(
+            ServiceBuilder::new()
+                .map_request(drop_unusable_request_id)
+                .layer(SetRequestIdLayer::new(REQUEST_ID, NewRequestId))
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    around_request,
+                )),
+        )
+        .with_state(state)
+}
+
+/// `GET /`: a browser goes to the admin UI's sign-in (API.md); anything
+/// else learns where the API is.
+async fn root(headers: HeaderMap) -> Response {
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    if wants_html {
+        Redirect::to("/ui/sign-in").into_response()
+    } else {
+        ApiError::not_found("route")
+            .with("docs", serde_json::json!("/docs"))
+            .into_response()
+    }
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("route")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this path does not take that method",
+    )
 }

@@ -1,78 +1,103 @@
-//! Prometheus counters: requests and latency by route, decisions by outcome.
+//! Prometheus metrics (prometheus-client: one registry per server, no
+//! global state): requests and their latency by route, decisions by
+//! outcome.
 
-use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
 
-use rustc_hash::FxHashMap;
-
-#[derive(Default)]
-pub struct Metrics {
-    routes: Mutex<FxHashMap<(String, String, u16), RouteStats>>,
-    pub decisions_allowed: AtomicU64,
-    pub decisions_denied: AtomicU64,
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    method: &'static str,
+    route: String,
+    status: u16,
 }
 
-#[derive(Default, Clone, Copy)]
-struct RouteStats {
-    count: u64,
-    seconds: f64,
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    method: &'static str,
+    route: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DecisionLabels {
+    decision: &'static str,
+}
+
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<RouteLabels, Histogram>,
+    decisions: Family<DecisionLabels, Counter>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("roster");
+        let requests = Family::<RequestLabels, Counter>::default();
+        let latency = Family::<RouteLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new([
+                0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+                1.0, 2.5,
+            ])
+        });
+        let decisions = Family::<DecisionLabels, Counter>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests by route and status",
+            requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "Time spent serving requests, by route",
+            latency.clone(),
+        );
+        registry.register(
+            "decisions",
+            "Authorization decisions by outcome",
+            decisions.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            latency,
+            decisions,
+        }
+    }
 }
 
 impl Metrics {
-    pub fn record_request(&self, method: &str, route: &str, status: u16, seconds: f64) {
-        if let Ok(mut routes) = self.routes.lock() {
-            let stats = routes
-                .entry((method.to_owned(), route.to_owned(), status))
-                .or_default();
-            stats.count += 1;
-            stats.seconds += seconds;
-        }
+    /// `route` is the matched route template (or `unmatched`), so labels
+    /// stay bounded whatever paths clients send.
+    pub fn record_request(&self, method: &'static str, route: &str, status: u16, seconds: f64) {
+        let route = route.to_owned();
+        self.requests
+            .get_or_create(&RequestLabels {
+                method,
+                route: route.clone(),
+                status,
+            })
+            .inc();
+        self.latency
+            .get_or_create(&RouteLabels { method, route })
+            .observe(seconds);
     }
 
     pub fn record_decision(&self, allowed: bool) {
-        let counter = if allowed {
-            &self.decisions_allowed
-        } else {
-            &self.decisions_denied
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
+        let decision = if allowed { "allow" } else { "deny" };
+        self.decisions
+            .get_or_create(&DecisionLabels { decision })
+            .inc();
     }
 
+    /// The text exposition format (0.0.4).
     pub fn render(&self) -> String {
         let mut out = String::new();
-        out.push_str("# HELP roster_http_requests_total HTTP requests by route and status.\n# TYPE roster_http_requests_total counter\n");
-        let routes = self.routes.lock().map(|r| r.clone()).unwrap_or_default();
-        let mut rows: Vec<_> = routes.into_iter().collect();
-        rows.sort_by(|a, b| a.0.cmp(&b.0));
-        for ((method, route, status), stats) in &rows {
-            let _ = writeln!(out, "roster_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {}", stats.count);
+        if prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry).is_err() {
+            tracing::warn!("could not encode the metrics");
         }
-        out.push_str("# HELP roster_http_request_duration_seconds Time spent serving requests by route.\n# TYPE roster_http_request_duration_seconds summary\n");
-        for ((method, route, status), stats) in &rows {
-            let labels = format!("method=\"{method}\",route=\"{route}\",status=\"{status}\"");
-            let _ = writeln!(
-                out,
-                "roster_http_request_duration_seconds_sum{{{labels}}} {}",
-                stats.seconds
-            );
-            let _ = writeln!(
-                out,
-                "roster_http_request_duration_seconds_count{{{labels}}} {}",
-                stats.count
-            );
-        }
-        out.push_str("# HELP roster_decisions_total Authorization decisions by outcome.\n# TYPE roster_decisions_total counter\n");
-        let _ = writeln!(
-            out,
-            "roster_decisions_total{{decision=\"allow\"}} {}",
-            self.decisions_allowed.load(Ordering::Relaxed)
-        );
-        let _ = writeln!(
-            out,
-            "roster_decisions_total{{decision=\"deny\"}} {}",
-            self.decisions_denied.load(Ordering::Relaxed)
-        );
         out
     }
 }

@@ -3,6 +3,7 @@
 //! constant time.
 
 use rand::RngCore;
+use roster_core::IdKind;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -21,8 +22,8 @@ pub fn matches(secret: &str, stored_hash: &str) -> bool {
     hash(secret).as_bytes().ct_eq(stored_hash.as_bytes()).into()
 }
 
-/// A new id with a readable prefix (`org_…`, `usr_…`); time-ordered, so
-/// ids double as cursors.
-pub fn new_id(prefix: &str) -> String {
-    format!("{prefix}_{}", uuid::Uuid::now_v7().simple())
+/// A new id with its kind's readable prefix (`org_…`, `usr_…`);
+/// time-ordered, so ids double as cursors.
+pub fn new_id<I: IdKind>() -> I {
+    I::new(format!("{}_{}", I::PREFIX, uuid::Uuid::now_v7().simple()))
 }

@@ -226,15 +226,43 @@ async fn evaluations_without_a_list_answer_one_decision() {
     app.stop().await;
 }
 
+/// The served document is the committed `docs/openapi.json`, dev clock or
+/// not: an API change is always a visible diff. To refresh the file:
+/// `cargo run -p roster-server --example openapi > docs/openapi.json`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_openapi_document_lists_the_dev_clock_only_when_it_is_on() {
-    let app = common::spawn_with(Backend::Sqlite, |c| c.dev_clock = false)
-        .await
-        .unwrap();
-    let doc: Value = app.get("/openapi.json", None).await.body;
-    assert!(doc["paths"].get("/v1/dev/clock").is_none());
-    assert!(doc["paths"].get("/v1/orgs").is_some());
-    app.stop().await;
+async fn the_served_openapi_document_is_the_committed_one() {
+    let committed: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../docs/openapi.json"
+        ))
+        .expect("docs/openapi.json is committed"),
+    )
+    .expect("docs/openapi.json is JSON");
+    for dev_clock in [false, true] {
+        let app = common::spawn_with(Backend::Sqlite, |c| c.dev_clock = dev_clock)
+            .await
+            .unwrap();
+        let served: Value = app.get("/openapi.json", None).await.body;
+        assert!(
+            served == committed,
+            "the served document (dev clock {dev_clock}) differs from docs/openapi.json: \
+             cargo run -p roster-server --example openapi > docs/openapi.json"
+        );
+        app.stop().await;
+    }
+    let clock = &committed["paths"]["/v1/dev/clock"]["post"];
+    assert!(
+        clock["description"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("ROSTER_DEV_CLOCK=1")
+            || clock["summary"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("ROSTER_DEV_CLOCK=1"),
+        "the dev clock says when it exists: {clock}"
+    );
 }
 
 mod input {

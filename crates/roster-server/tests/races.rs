@@ -309,12 +309,19 @@ on_both_backends! {
                 bulk(None, [&a, &b, &c]),
                 bulk(None, [&c, &b, &a]),
             ]).await;
-            assert!(answers.iter().all(|x| x.status == StatusCode::OK), "round {round}: {:?}", summary(&answers));
+            // An Owner whose own access a concurrent bulk just ended may do
+            // none of the action any more: that request is refused whole.
+            assert!(
+                answers.iter().all(|x| x.status == StatusCode::OK || (x.status == StatusCode::FORBIDDEN && x.body["code"] == "forbidden")),
+                "round {round}: {:?}",
+                summary(&answers)
+            );
             let owners = active_owners(&app, &org).await;
             assert_eq!(owners.len(), 1, "round {round}: exactly one active Owner stays: {owners:?} {:?}", answers.iter().map(|x| &x.body).collect::<Vec<_>>());
             let last_owner_refusals = answers
                 .iter()
-                .flat_map(|x| x.body["results"].as_array().unwrap().iter())
+                .filter_map(|x| x.body["results"].as_array())
+                .flatten()
                 .filter(|r| r["code"] == "last_owner")
                 .count();
             assert!(last_owner_refusals >= 1, "round {round}: someone was refused as the last Owner");

@@ -2,113 +2,34 @@
 //! Each entry's hash covers its own fields and the previous entry's hash,
 //! so any edit or deletion breaks verification from that entry on.
 
-use roster_core::Timestamp;
+use roster_core::{ActorKind, AuditAction, OrgId, SpaceId, Timestamp, Trigger, UserId};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
+use crate::load::corrupt;
+use crate::plan::{AuditActor, AuditDraft, WriteContext};
 use crate::time::{from_ms, to_ms};
-use crate::write::WriteContext;
 use crate::{Store, StoreError};
 
 /// The hash the first entry of every organization chains from.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
-
-/// Who acted: a person, the platform, or the system on behalf of a person
-/// (expiry, with the original inviter).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct AuditActor {
-    pub kind: &'static str,
-    pub user_id: Option<String>,
-}
-
-impl AuditActor {
-    pub fn user(user_id: &str) -> Self {
-        AuditActor {
-            kind: "user",
-            user_id: Some(user_id.to_owned()),
-        }
-    }
-    pub fn platform() -> Self {
-        AuditActor {
-            kind: "platform",
-            user_id: None,
-        }
-    }
-    pub fn system_on_behalf_of(user_id: Option<String>) -> Self {
-        AuditActor {
-            kind: "system_on_behalf_of",
-            user_id,
-        }
-    }
-}
-
-/// An entry to append, in the transaction of the change it records.
-#[derive(Clone, Debug)]
-pub struct AuditDraft {
-    pub action: &'static str,
-    pub trigger: &'static str,
-    pub target_user_id: Option<String>,
-    pub space_id: Option<String>,
-    pub details: serde_json::Value,
-    /// Overrides the write's actor (expiry names the original inviter).
-    pub actor: Option<AuditActor>,
-}
-
-impl AuditDraft {
-    pub fn new(action: &'static str) -> Self {
-        AuditDraft {
-            action,
-            trigger: "request",
-            target_user_id: None,
-            space_id: None,
-            details: serde_json::Value::Object(Default::default()),
-            actor: None,
-        }
-    }
-    pub fn target(mut self, user_id: &str) -> Self {
-        self.target_user_id = Some(user_id.to_owned());
-        self
-    }
-    pub fn space(mut self, space_id: &str) -> Self {
-        self.space_id = Some(space_id.to_owned());
-        self
-    }
-    pub fn details(mut self, details: serde_json::Value) -> Self {
-        self.details = details;
-        self
-    }
-    pub fn trigger(mut self, trigger: &'static str) -> Self {
-        self.trigger = trigger;
-        self
-    }
-    pub fn actor(mut self, actor: AuditActor) -> Self {
-        self.actor = Some(actor);
-        self
-    }
-}
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct AuditEntry {
     pub id: String,
     pub seq: i64,
     pub at: Timestamp,
-    pub actor: AuditActorRow,
-    pub trigger: String,
-    pub action: String,
-    pub target_user_id: Option<String>,
-    pub space_id: Option<String>,
+    pub actor: AuditActor,
+    pub trigger: Trigger,
+    pub action: AuditAction,
+    pub target_user_id: Option<UserId>,
+    pub space_id: Option<SpaceId>,
     pub details: serde_json::Value,
     pub request_id: Option<String>,
     pub hash: String,
     pub prev_hash: String,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct AuditActorRow {
-    pub kind: String,
-    pub user_id: Option<String>,
 }
 
 /// The bytes an entry's hash covers: every field but the hash, in a fixed
@@ -119,12 +40,12 @@ fn entry_hash(e: &AuditEntry) -> String {
         e.seq,
         e.id,
         to_ms(e.at),
-        e.actor.kind,
-        e.actor.user_id,
-        e.trigger,
-        e.action,
-        e.target_user_id,
-        e.space_id,
+        e.actor.kind.as_str(),
+        e.actor.user_id.as_ref().map(UserId::as_str),
+        e.trigger.as_str(),
+        e.action.as_str(),
+        e.target_user_id.as_ref().map(UserId::as_str),
+        e.space_id.as_ref().map(SpaceId::as_str),
         e.details.to_string(),
         e.request_id,
     ]);
@@ -135,6 +56,7 @@ pub(crate) async fn append(
     tx: &mut Transaction<'static, Any>,
     org_id: &str,
     drafts: &[AuditDraft],
+    grant_actor: &AuditActor,
     ctx: &WriteContext,
 ) -> Result<(), StoreError> {
     if drafts.is_empty() {
@@ -152,17 +74,14 @@ pub(crate) async fn append(
     };
     for draft in drafts {
         seq += 1;
-        let actor = draft.actor.clone().unwrap_or_else(|| ctx.actor.clone());
+        let actor = draft.actor.clone().unwrap_or_else(|| grant_actor.clone());
         let mut entry = AuditEntry {
             id: uuid::Uuid::now_v7().to_string(),
             seq,
             at: from_ms(to_ms(ctx.now)),
-            actor: AuditActorRow {
-                kind: actor.kind.to_owned(),
-                user_id: actor.user_id,
-            },
-            trigger: draft.trigger.to_owned(),
-            action: draft.action.to_owned(),
+            actor,
+            trigger: draft.trigger,
+            action: draft.action,
             target_user_id: draft.target_user_id.clone(),
             space_id: draft.space_id.clone(),
             details: draft.details.clone(),
@@ -175,20 +94,20 @@ pub(crate) async fn append(
             "INSERT INTO audit (org_id, seq, id, at, actor_kind, actor_user_id, trigger_kind, action, target_user_id, space_id, details, request_id, prev_hash, hash)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
-        .bind(org_id.to_owned())
+        .bind(org_id)
         .bind(entry.seq)
-        .bind(entry.id.clone())
+        .bind(entry.id.as_str())
         .bind(to_ms(entry.at))
-        .bind(entry.actor.kind.clone())
-        .bind(entry.actor.user_id.clone())
-        .bind(entry.trigger.clone())
-        .bind(entry.action.clone())
-        .bind(entry.target_user_id.clone())
-        .bind(entry.space_id.clone())
+        .bind(entry.actor.kind.as_str())
+        .bind(entry.actor.user_id.as_ref().map(UserId::as_str))
+        .bind(entry.trigger.as_str())
+        .bind(entry.action.as_str())
+        .bind(entry.target_user_id.as_ref().map(UserId::as_str))
+        .bind(entry.space_id.as_ref().map(SpaceId::as_str))
         .bind(entry.details.to_string())
-        .bind(entry.request_id.clone())
-        .bind(entry.prev_hash.clone())
-        .bind(entry.hash.clone())
+        .bind(entry.request_id.as_deref())
+        .bind(entry.prev_hash.as_str())
+        .bind(entry.hash.as_str())
         .execute(&mut **tx)
         .await?;
         prev_hash = entry.hash;
@@ -204,18 +123,25 @@ pub(crate) async fn append(
 
 fn parse_entry(row: &AnyRow) -> Result<AuditEntry, StoreError> {
     let details: String = row.try_get("details")?;
+    let named = |column: &str| -> Result<String, StoreError> { Ok(row.try_get(column)?) };
     Ok(AuditEntry {
         id: row.try_get("id")?,
         seq: row.try_get("seq")?,
         at: from_ms(row.try_get("at")?),
-        actor: AuditActorRow {
-            kind: row.try_get("actor_kind")?,
-            user_id: row.try_get("actor_user_id")?,
+        actor: AuditActor {
+            kind: named("actor_kind")?.parse::<ActorKind>().map_err(corrupt)?,
+            user_id: row
+                .try_get::<Option<String>, _>("actor_user_id")?
+                .map(UserId::from),
         },
-        trigger: row.try_get("trigger_kind")?,
-        action: row.try_get("action")?,
-        target_user_id: row.try_get("target_user_id")?,
-        space_id: row.try_get("space_id")?,
+        trigger: named("trigger_kind")?.parse::<Trigger>().map_err(corrupt)?,
+        action: named("action")?.parse::<AuditAction>().map_err(corrupt)?,
+        target_user_id: row
+            .try_get::<Option<String>, _>("target_user_id")?
+            .map(UserId::from),
+        space_id: row
+            .try_get::<Option<String>, _>("space_id")?
+            .map(SpaceId::from),
         details: serde_json::from_str(&details).map_err(|e| StoreError::Corrupt(e.to_string()))?,
         request_id: row.try_get("request_id")?,
         hash: row.try_get("hash")?,
@@ -226,8 +152,8 @@ fn parse_entry(row: &AnyRow) -> Result<AuditEntry, StoreError> {
 /// Filters of `GET …/audit`; entries come in `seq` order after `after_seq`.
 #[derive(Clone, Debug, Default)]
 pub struct AuditFilter {
-    pub action: Option<String>,
-    pub target_user_id: Option<String>,
+    pub action: Option<AuditAction>,
+    pub target_user_id: Option<UserId>,
     pub since: Option<Timestamp>,
     pub after_seq: i64,
     pub limit: i64,
@@ -246,7 +172,7 @@ const AUDIT_COLUMNS: &str = "id, seq, at, actor_kind, actor_user_id, trigger_kin
 impl Store {
     pub async fn audit_entries(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         filter: &AuditFilter,
     ) -> Result<Vec<AuditEntry>, StoreError> {
         let rows = sqlx::query(&format!(
@@ -254,10 +180,10 @@ impl Store {
                AND ($3 IS NULL OR action = $3) AND ($4 IS NULL OR target_user_id = $4) AND ($5 IS NULL OR at >= $5)
              ORDER BY seq LIMIT $6"
         ))
-        .bind(org_id)
+        .bind(org_id.as_str())
         .bind(filter.after_seq)
-        .bind(filter.action.clone())
-        .bind(filter.target_user_id.clone())
+        .bind(filter.action.map(AuditAction::as_str))
+        .bind(filter.target_user_id.as_ref().map(UserId::as_str))
         .bind(filter.since.map(to_ms))
         .bind(filter.limit)
         .fetch_all(&self.pool)
@@ -267,7 +193,7 @@ impl Store {
 
     /// Recomputes every hash in order; the first entry that does not match
     /// (its content, or its link to the previous one) is named.
-    pub async fn verify_audit(&self, org_id: &str) -> Result<ChainCheck, StoreError> {
+    pub async fn verify_audit(&self, org_id: &OrgId) -> Result<ChainCheck, StoreError> {
         let mut prev = GENESIS_HASH.to_owned();
         let mut after = 0i64;
         let mut count = 0i64;
@@ -303,7 +229,7 @@ impl Store {
         // The chain must end where the organization says it does: entries
         // removed from the end are missing from here on.
         let head = sqlx::query("SELECT audit_seq, audit_head FROM orgs WHERE id = $1")
-            .bind(org_id)
+            .bind(org_id.as_str())
             .fetch_optional(&self.pool)
             .await?;
         if let Some(head) = head {

@@ -3,15 +3,15 @@
 
 use std::sync::{Arc, RwLock};
 
-use roster_core::OrgSnapshot;
+use roster_core::{OrgId, OrgSnapshot};
 use rustc_hash::FxHashMap;
 
 #[derive(Default)]
 struct Entries {
-    snapshots: FxHashMap<String, Arc<OrgSnapshot>>,
+    snapshots: FxHashMap<OrgId, Arc<OrgSnapshot>>,
     /// The newest revision another replica announced, per organization: a
     /// snapshot older than this is stale even if it was loaded just now.
-    announced: FxHashMap<String, i64>,
+    announced: FxHashMap<OrgId, i64>,
 }
 
 #[derive(Default)]
@@ -33,13 +33,13 @@ impl SnapshotCache {
         if let Ok(mut entries) = self.entries.write() {
             let floor = entries
                 .announced
-                .get(&snapshot.org_id)
+                .get(snapshot.org_id.as_str())
                 .copied()
                 .unwrap_or(i64::MIN);
             let newer = snapshot.revision >= floor
                 && entries
                     .snapshots
-                    .get(&snapshot.org_id)
+                    .get(snapshot.org_id.as_str())
                     .is_none_or(|cached| cached.revision < snapshot.revision);
             if newer {
                 entries.snapshots.insert(snapshot.org_id.clone(), snapshot);
@@ -53,7 +53,7 @@ impl SnapshotCache {
         if let Ok(mut entries) = self.entries.write() {
             match revision {
                 Some(r) => {
-                    let floor = entries.announced.entry(org_id.to_owned()).or_insert(r);
+                    let floor = entries.announced.entry(OrgId::from(org_id)).or_insert(r);
                     *floor = (*floor).max(r);
                     if entries
                         .snapshots

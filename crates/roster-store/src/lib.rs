@@ -7,6 +7,7 @@ mod audit;
 mod cache;
 mod load;
 mod outbox;
+mod plan;
 mod records;
 mod schema;
 mod time;
@@ -18,14 +19,15 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 use std::str::FromStr;
 
-pub use audit::{AuditActor, AuditDraft, AuditEntry, AuditFilter, ChainCheck};
+pub use audit::{AuditEntry, AuditFilter, ChainCheck};
 pub use outbox::{EmailDraft, OutboxMessage};
-pub use records::{
-    ForeverAssignment, NewToken, OrgRecord, SignInLinkRecord, TokenRecord, UserRecord,
+pub use plan::{
+    AccountRequest, AuditActor, AuditDraft, Found, Lookups, Planned, Row, WriteContext,
 };
+pub use records::{ForeverAssignment, OrgRecord, SignInLinkRecord, TokenRecord, UserRecord};
 pub use schema::SCHEMA_VERSION;
 pub use time::{from_ms, to_ms};
-pub use write::{Row, Write, WriteContext, WriteError};
+pub use write::{WriteError, Written};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {

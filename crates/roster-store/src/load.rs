@@ -4,8 +4,9 @@
 use std::sync::Arc;
 
 use roster_core::{
-    DomainAllowlist, Email, IaAssignment, IaDuration, Invitation, InvitationStatus, Member,
-    MemberStatus, OrgRole, OrgSettings, OrgSnapshot, Role, SeatPolicy, Space, SpaceRole,
+    DomainAllowlist, Email, IaAssignment, IaDuration, Invitation, InvitationStatus, Inviter,
+    Member, MemberStatus, OrgId, OrgRole, OrgSettings, OrgSnapshot, Role, SeatPolicy, Space,
+    SpaceId, SpaceRole, UserId,
 };
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -60,22 +61,24 @@ pub(crate) fn parse_invitation(row: &AnyRow) -> Result<Invitation, StoreError> {
     let status: String = row.try_get("status")?;
     let email: String = row.try_get("email")?;
     Ok(Invitation {
-        id: row.try_get("id")?,
-        batch_id: row.try_get("batch_id")?,
+        id: row.try_get::<String, _>("id")?.into(),
+        batch_id: row.try_get::<String, _>("batch_id")?.into(),
         email: Email::parse(&email).map_err(corrupt)?,
         role: role.parse().map_err(corrupt)?,
         space_ids: space_ids
             .split(',')
             .filter(|s| !s.is_empty())
-            .map(str::to_owned)
+            .map(SpaceId::from)
             .collect(),
         duration: duration
             .map(|d| d.parse::<IaDuration>().map_err(corrupt))
             .transpose()?,
         message: row.try_get("message")?,
-        status: InvitationStatus::parse(&status).ok_or_else(|| corrupt(status))?,
+        status: status.parse::<InvitationStatus>().map_err(corrupt)?,
         expires_at: from_ms(row.try_get("expires_at")?),
-        invited_by: row.try_get("invited_by")?,
+        invited_by: row
+            .try_get::<Option<String>, _>("invited_by")?
+            .map(UserId::from),
         send_count: u32::try_from(row.try_get::<i64, _>("send_count")?).unwrap_or(u32::MAX),
         created_at: from_ms(row.try_get("created_at")?),
     })
@@ -89,25 +92,30 @@ fn parse_member(row: &AnyRow) -> Result<Member, StoreError> {
     let org_role: Option<String> = row.try_get("org_role")?;
     let duration: Option<String> = row.try_get("ia_duration")?;
     let mut member = Member::new(
-        row.try_get("user_id")?,
+        row.try_get::<String, _>("user_id")?.into(),
         Email::parse(&email).map_err(corrupt)?,
         row.try_get("name")?,
     );
-    member.status = match status.as_str() {
-        "active" => MemberStatus::Active,
-        "deactivated" => MemberStatus::Deactivated,
-        other => return Err(corrupt(other)),
-    };
+    member.status = status.parse::<MemberStatus>().map_err(corrupt)?;
     member.org_role = org_role
         .map(|r| r.parse::<OrgRole>().map_err(corrupt))
         .transpose()?;
     if let Some(duration) = duration {
         let expires_at: Option<i64> = row.try_get("ia_expires_at")?;
+        let inviter: Option<String> = row.try_get("ia_invited_by")?;
+        let inviter_email: Option<String> = row.try_get("inviter_email")?;
+        let invited_by = match (inviter, inviter_email) {
+            (Some(id), Some(email)) => Some(Inviter {
+                user_id: id.into(),
+                email: Email::parse(&email).map_err(corrupt)?,
+            }),
+            _ => None,
+        };
         member.ia = Some(IaAssignment {
             assigned_at: from_ms(row.try_get("ia_assigned_at")?),
             expires_at: expires_at.map(from_ms),
             duration: duration.parse().map_err(corrupt)?,
-            invited_by: row.try_get("ia_invited_by")?,
+            invited_by,
         });
     }
     Ok(member)
@@ -128,15 +136,17 @@ pub(crate) async fn load_snapshot(
         return Ok(None);
     };
     let mut snapshot = OrgSnapshot::new(
-        org_id.to_owned(),
+        OrgId::from(org_id),
         org.try_get("name")?,
         parse_settings(&org)?,
     );
     snapshot.revision = org.try_get("revision")?;
 
     let members = sqlx::query(
-        "SELECT m.user_id, u.email, u.name, m.status, m.org_role, m.ia_assigned_at, m.ia_expires_at, m.ia_duration, m.ia_invited_by
-         FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.org_id = $1",
+        "SELECT m.user_id, u.email, u.name, m.status, m.org_role, m.ia_assigned_at, m.ia_expires_at, m.ia_duration, m.ia_invited_by,
+                i.email AS inviter_email
+         FROM memberships m JOIN users u ON u.id = m.user_id LEFT JOIN users i ON i.id = m.ia_invited_by
+         WHERE m.org_id = $1",
     )
     .bind(org_id)
     .fetch_all(&mut *conn)
@@ -151,7 +161,7 @@ pub(crate) async fn load_snapshot(
             .await?;
     for row in &spaces {
         snapshot.add_space(Space {
-            id: row.try_get("id")?,
+            id: row.try_get::<String, _>("id")?.into(),
             name: row.try_get("name")?,
         });
     }
@@ -163,7 +173,11 @@ pub(crate) async fn load_snapshot(
         let user: String = row.try_get("user_id")?;
         let space: String = row.try_get("space_id")?;
         let role: String = row.try_get("role")?;
-        snapshot.load_space_role(&user, &space, role.parse::<SpaceRole>().map_err(corrupt)?);
+        snapshot.load_space_role(
+            &user.into(),
+            &space.into(),
+            role.parse::<SpaceRole>().map_err(corrupt)?,
+        );
     }
     let invitations = sqlx::query(&format!(
         "SELECT {INVITATION_COLUMNS} FROM invitations WHERE org_id = $1 AND status = 'pending'"
@@ -183,9 +197,10 @@ impl Store {
     /// such (undeleted) organization.
     pub async fn snapshot(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         at_least: Option<i64>,
     ) -> Result<Option<Arc<OrgSnapshot>>, StoreError> {
+        let org_id = org_id.as_str();
         if let Some(cached) = self.cache.get(org_id) {
             if at_least.is_none_or(|r| cached.revision >= r) {
                 return Ok(Some(cached));

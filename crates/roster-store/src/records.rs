@@ -1,45 +1,36 @@
 //! Rows read outside the decision snapshot: users, tokens, invitations,
 //! sign-in links, settings of the installation, the jobs' work lists.
 
-use roster_core::{Email, Invitation, InvitationStatus, Timestamp};
+use roster_core::{
+    Email, Invitation, InvitationId, InvitationStatus, OrgId, Timestamp, TokenId, TokenKind, UserId,
+};
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::load::{parse_invitation, INVITATION_COLUMNS};
+use crate::load::{corrupt, parse_invitation, INVITATION_COLUMNS};
 use crate::time::{from_ms, to_ms};
 use crate::{Store, StoreError};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct UserRecord {
-    pub id: String,
-    pub email: String,
+    pub id: UserId,
+    pub email: Email,
     pub name: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct OrgRecord {
-    pub id: String,
+    pub id: OrgId,
     pub name: String,
-}
-
-/// A token to store: only the hash of its secret.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NewToken {
-    pub id: String,
-    pub user_id: String,
-    pub kind: String,
-    pub name: String,
-    pub secret_hash: String,
-    pub expires_at: Option<Timestamp>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct TokenRecord {
-    pub id: String,
-    pub org_id: String,
-    pub user_id: String,
-    pub kind: String,
+    pub id: TokenId,
+    pub org_id: OrgId,
+    pub user_id: UserId,
+    pub kind: TokenKind,
     pub name: String,
     #[serde(skip)]
     pub secret_hash: String,
@@ -52,8 +43,8 @@ pub struct TokenRecord {
 /// A Forever Implementation Admin, for the platform's periodic review.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ForeverAssignment {
-    pub org_id: String,
-    pub user_id: String,
+    pub org_id: OrgId,
+    pub user_id: UserId,
     pub email: String,
     pub since: Timestamp,
     pub last_reviewed_at: Option<Timestamp>,
@@ -63,8 +54,8 @@ pub struct ForeverAssignment {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SignInLinkRecord {
-    pub org_id: String,
-    pub user_id: String,
+    pub org_id: OrgId,
+    pub user_id: UserId,
     pub expires_at: Timestamp,
     pub used: bool,
 }
@@ -72,11 +63,12 @@ pub struct SignInLinkRecord {
 const TOKEN_COLUMNS: &str = "id, org_id, user_id, kind, name, secret_hash, created_at, expires_at, revoked_at, revoked_reason";
 
 fn parse_token(row: &AnyRow) -> Result<TokenRecord, StoreError> {
+    let kind: String = row.try_get("kind")?;
     Ok(TokenRecord {
-        id: row.try_get("id")?,
-        org_id: row.try_get("org_id")?,
-        user_id: row.try_get("user_id")?,
-        kind: row.try_get("kind")?,
+        id: row.try_get::<String, _>("id")?.into(),
+        org_id: row.try_get::<String, _>("org_id")?.into(),
+        user_id: row.try_get::<String, _>("user_id")?.into(),
+        kind: kind.parse().map_err(corrupt)?,
         name: row.try_get("name")?,
         secret_hash: row.try_get("secret_hash")?,
         created_at: from_ms(row.try_get("created_at")?),
@@ -87,17 +79,33 @@ fn parse_token(row: &AnyRow) -> Result<TokenRecord, StoreError> {
 }
 
 fn parse_user(row: &AnyRow) -> Result<UserRecord, StoreError> {
+    let email: String = row.try_get("email")?;
     Ok(UserRecord {
-        id: row.try_get("id")?,
-        email: row.try_get("email")?,
+        id: row.try_get::<String, _>("id")?.into(),
+        email: Email::parse(&email).map_err(corrupt)?,
         name: row.try_get("name")?,
     })
 }
 
+/// One token by id, in any connection (a write reads it under its lock).
+pub(crate) async fn read_token<'c, E>(
+    executor: E,
+    id: &TokenId,
+) -> Result<Option<TokenRecord>, StoreError>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
+    let row = sqlx::query(&format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE id = $1"))
+        .bind(id.as_str())
+        .fetch_optional(executor)
+        .await?;
+    row.as_ref().map(parse_token).transpose()
+}
+
 impl Store {
-    pub async fn user(&self, id: &str) -> Result<Option<UserRecord>, StoreError> {
+    pub async fn user(&self, id: &UserId) -> Result<Option<UserRecord>, StoreError> {
         let row = sqlx::query("SELECT id, email, name FROM users WHERE id = $1")
-            .bind(id)
+            .bind(id.as_str())
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(parse_user).transpose()
@@ -111,29 +119,25 @@ impl Store {
         row.as_ref().map(parse_user).transpose()
     }
 
-    pub async fn token(&self, id: &str) -> Result<Option<TokenRecord>, StoreError> {
-        let row = sqlx::query(&format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(parse_token).transpose()
+    pub async fn token(&self, id: &TokenId) -> Result<Option<TokenRecord>, StoreError> {
+        read_token(&self.pool, id).await
     }
 
     /// Tokens of an organization (optionally one user's), oldest first,
     /// after the cursor id.
     pub async fn tokens(
         &self,
-        org_id: &str,
-        user_id: Option<&str>,
+        org_id: &OrgId,
+        user_id: Option<&UserId>,
         after: Option<&str>,
         limit: i64,
     ) -> Result<Vec<TokenRecord>, StoreError> {
         let rows = sqlx::query(&format!(
             "SELECT {TOKEN_COLUMNS} FROM tokens WHERE org_id = $1 AND kind <> 'session' AND ($2 IS NULL OR user_id = $2) AND ($3 IS NULL OR id > $3) ORDER BY id LIMIT $4"
         ))
-        .bind(org_id)
-        .bind(user_id.map(str::to_owned))
-        .bind(after.map(str::to_owned))
+        .bind(org_id.as_str())
+        .bind(user_id.map(UserId::as_str))
+        .bind(after)
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
@@ -142,7 +146,7 @@ impl Store {
 
     pub async fn invitations(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         status: Option<InvitationStatus>,
         after: Option<&str>,
         limit: i64,
@@ -150,9 +154,9 @@ impl Store {
         let rows = sqlx::query(&format!(
             "SELECT {INVITATION_COLUMNS} FROM invitations WHERE org_id = $1 AND ($2 IS NULL OR status = $2) AND ($3 IS NULL OR id > $3) ORDER BY id LIMIT $4"
         ))
-        .bind(org_id)
+        .bind(org_id.as_str())
         .bind(status.map(|s| s.as_str()))
-        .bind(after.map(str::to_owned))
+        .bind(after)
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
@@ -161,14 +165,14 @@ impl Store {
 
     pub async fn invitation(
         &self,
-        org_id: &str,
-        id: &str,
+        org_id: &OrgId,
+        id: &InvitationId,
     ) -> Result<Option<Invitation>, StoreError> {
         let row = sqlx::query(&format!(
             "SELECT {INVITATION_COLUMNS} FROM invitations WHERE org_id = $1 AND id = $2"
         ))
-        .bind(org_id)
-        .bind(id)
+        .bind(org_id.as_str())
+        .bind(id.as_str())
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(parse_invitation).transpose()
@@ -178,7 +182,7 @@ impl Store {
     pub async fn invitation_by_token(
         &self,
         token_hash: &str,
-    ) -> Result<Option<(String, Invitation)>, StoreError> {
+    ) -> Result<Option<(OrgId, Invitation)>, StoreError> {
         let row = sqlx::query(&format!(
             "SELECT org_id, {INVITATION_COLUMNS} FROM invitations WHERE token_hash = $1"
         ))
@@ -186,7 +190,10 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         match row {
-            Some(row) => Ok(Some((row.try_get("org_id")?, parse_invitation(&row)?))),
+            Some(row) => Ok(Some((
+                row.try_get::<String, _>("org_id")?.into(),
+                parse_invitation(&row)?,
+            ))),
             None => Ok(None),
         }
     }
@@ -203,8 +210,8 @@ impl Store {
         .await?;
         row.map(|row| {
             Ok(SignInLinkRecord {
-                org_id: row.try_get("org_id")?,
-                user_id: row.try_get("user_id")?,
+                org_id: row.try_get::<String, _>("org_id")?.into(),
+                user_id: row.try_get::<String, _>("user_id")?.into(),
                 expires_at: from_ms(row.try_get("expires_at")?),
                 used: row.try_get::<Option<i64>, _>("used_at")?.is_some(),
             })
@@ -256,7 +263,7 @@ impl Store {
     pub async fn orgs_with_expired_implementation_admins(
         &self,
         now: Timestamp,
-    ) -> Result<Vec<String>, StoreError> {
+    ) -> Result<Vec<OrgId>, StoreError> {
         let rows = sqlx::query(
             "SELECT DISTINCT m.org_id FROM memberships m JOIN orgs o ON o.id = m.org_id
              WHERE o.deleted_at IS NULL AND m.org_role = 'implementation_admin' AND m.ia_expires_at IS NOT NULL AND m.ia_expires_at <= $1",
@@ -264,14 +271,16 @@ impl Store {
         .bind(to_ms(now))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+        rows.iter()
+            .map(|r| Ok(r.try_get::<String, _>(0)?.into()))
+            .collect()
     }
 
     /// Organizations with pending invitations past their expiry.
     pub async fn orgs_with_expired_invitations(
         &self,
         now: Timestamp,
-    ) -> Result<Vec<String>, StoreError> {
+    ) -> Result<Vec<OrgId>, StoreError> {
         let rows = sqlx::query(
             "SELECT DISTINCT i.org_id FROM invitations i JOIN orgs o ON o.id = i.org_id
              WHERE o.deleted_at IS NULL AND i.status = 'pending' AND i.expires_at <= $1",
@@ -279,7 +288,9 @@ impl Store {
         .bind(to_ms(now))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+        rows.iter()
+            .map(|r| Ok(r.try_get::<String, _>(0)?.into()))
+            .collect()
     }
 
     pub async fn forever_implementation_admins(
@@ -298,8 +309,8 @@ impl Store {
         rows.iter()
             .map(|row| {
                 Ok(ForeverAssignment {
-                    org_id: row.try_get("org_id")?,
-                    user_id: row.try_get("user_id")?,
+                    org_id: row.try_get::<String, _>("org_id")?.into(),
+                    user_id: row.try_get::<String, _>("user_id")?.into(),
                     email: row.try_get("email")?,
                     since: from_ms(row.try_get("ia_assigned_at")?),
                     last_reviewed_at: row
@@ -312,18 +323,18 @@ impl Store {
     }
 
     /// The organizations where this person is an active member, by name.
-    pub async fn memberships_of(&self, user_id: &str) -> Result<Vec<OrgRecord>, StoreError> {
+    pub async fn memberships_of(&self, user_id: &UserId) -> Result<Vec<OrgRecord>, StoreError> {
         let rows = sqlx::query(
             "SELECT o.id, o.name FROM memberships m JOIN orgs o ON o.id = m.org_id
              WHERE m.user_id = $1 AND m.status = 'active' AND o.deleted_at IS NULL ORDER BY o.name, o.id",
         )
-        .bind(user_id)
+        .bind(user_id.as_str())
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
             .map(|r| {
                 Ok(OrgRecord {
-                    id: r.try_get("id")?,
+                    id: r.try_get::<String, _>("id")?.into(),
                     name: r.try_get("name")?,
                 })
             })

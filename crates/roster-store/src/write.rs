@@ -9,103 +9,18 @@
 
 use std::sync::Arc;
 
-use roster_core::{Effect, Email, IaAssignment, OrgSettings, OrgSnapshot, Timestamp};
+use roster_core::{
+    Account, Effect, IaAssignment, OrgId, OrgSettings, OrgSnapshot, SpaceId, Timestamp,
+};
 use sqlx::{Any, Row as _, Transaction};
 
-use crate::audit::{self, AuditActor, AuditDraft};
+use crate::audit;
 use crate::load::{encode_domains, encode_seat_roles, load_snapshot};
-use crate::outbox::{self, EmailDraft};
-use crate::records::NewToken;
+use crate::outbox;
+use crate::plan::{AuditActor, Found, Lookups, Planned, Row, WriteContext};
+use crate::records::read_token;
 use crate::time::to_ms;
 use crate::{Backend, Store, StoreError};
-
-/// Who is writing, when, and for which request (for the audit log).
-#[derive(Clone, Debug)]
-pub struct WriteContext {
-    pub now: Timestamp,
-    pub actor: AuditActor,
-    pub request_id: Option<String>,
-}
-
-/// Rows outside the decision snapshot that a write also changes.
-#[derive(Clone, Debug)]
-pub enum Row {
-    CreateUser {
-        id: String,
-        email: Email,
-        name: String,
-    },
-    CreateToken(NewToken),
-    RevokeToken {
-        token_id: String,
-        reason: String,
-    },
-    InvitationToken {
-        invitation_id: String,
-        token_hash: String,
-    },
-    IaReview {
-        user_id: String,
-    },
-    SignInLink {
-        token_hash: String,
-        user_id: String,
-        expires_at: Timestamp,
-    },
-    UseSignInLink {
-        token_hash: String,
-    },
-    DeleteOrg,
-}
-
-/// What a write changes, and the value it answers with.
-#[derive(Clone, Debug)]
-pub struct Write<T> {
-    pub value: T,
-    pub effects: Vec<Effect>,
-    pub rows: Vec<Row>,
-    pub audit: Vec<AuditDraft>,
-    pub emails: Vec<EmailDraft>,
-}
-
-impl<T> Write<T> {
-    pub fn new(value: T) -> Self {
-        Write {
-            value,
-            effects: Vec::new(),
-            rows: Vec::new(),
-            audit: Vec::new(),
-            emails: Vec::new(),
-        }
-    }
-
-    pub fn effects(mut self, effects: Vec<Effect>) -> Self {
-        self.effects.extend(effects);
-        self
-    }
-
-    pub fn row(mut self, row: Row) -> Self {
-        self.rows.push(row);
-        self
-    }
-
-    pub fn audit(mut self, entry: AuditDraft) -> Self {
-        self.audit.push(entry);
-        self
-    }
-
-    pub fn email(mut self, email: EmailDraft) -> Self {
-        self.emails.push(email);
-        self
-    }
-
-    fn is_empty(&self) -> bool {
-        self.effects.is_empty()
-            && self.rows.is_empty()
-            && self.audit.is_empty()
-            && self.emails.is_empty()
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError<E> {
@@ -123,15 +38,26 @@ impl<E> From<sqlx::Error> for WriteError<E> {
     }
 }
 
+/// What a committed write answers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Written<T> {
+    pub value: T,
+    /// The organization's revision after the write (unchanged if it
+    /// changed nothing).
+    pub revision: i64,
+}
+
 impl Store {
-    /// Runs `rules` on the organization's current state and persists what it
-    /// returns, atomically. Answers the value and the new revision.
+    /// Runs `rules` on the organization's current state, under its write
+    /// lock, and persists what they plan, atomically. `lookups` are read
+    /// under the same lock before the rules run.
     pub async fn write<T, E>(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         ctx: &WriteContext,
-        rules: impl FnOnce(&OrgSnapshot) -> Result<Write<T>, E>,
-    ) -> Result<(T, i64), WriteError<E>> {
+        lookups: &Lookups,
+        rules: impl FnOnce(&OrgSnapshot, &Found) -> Result<Planned<T>, E>,
+    ) -> Result<Written<T>, WriteError<E>> {
         let _gate = self.sqlite_gate().await;
         let mut tx = self.pool.begin().await?;
         let lock = match self.backend {
@@ -141,56 +67,66 @@ impl Store {
             Backend::Sqlite => "SELECT revision FROM orgs WHERE id = $1 AND deleted_at IS NULL",
         };
         let Some(row) = sqlx::query(lock)
-            .bind(org_id)
+            .bind(org_id.as_str())
             .fetch_optional(&mut *tx)
             .await?
         else {
             return Err(WriteError::OrgNotFound);
         };
         let revision: i64 = row.try_get(0)?;
-        let snapshot = match self.cache.get(org_id).filter(|s| s.revision == revision) {
+        let snapshot = match self
+            .cache
+            .get(org_id.as_str())
+            .filter(|s| s.revision == revision)
+        {
             Some(cached) => cached,
             None => Arc::new(
-                load_snapshot(&mut tx, org_id)
+                load_snapshot(&mut tx, org_id.as_str())
                     .await?
                     .ok_or(WriteError::OrgNotFound)?,
             ),
         };
-        let write = rules(&snapshot).map_err(WriteError::Rule)?;
-        if write.is_empty() {
-            tx.commit().await?;
+        let found = look_up(&mut tx, org_id, lookups, ctx.now).await?;
+        let planned = rules(&snapshot, &found).map_err(WriteError::Rule)?;
+        check_grant(&planned, org_id)?;
+        if planned.is_empty() {
+            // Nothing to change: the accounts looked up are not kept either.
+            tx.rollback().await?;
             self.cache.offer(snapshot);
-            return Ok((write.value, revision));
+            return Ok(Written {
+                value: planned.value,
+                revision,
+            });
         }
-        let revision = self.persist(&mut tx, org_id, &write, ctx).await?;
+        let effects = planned.change().effects();
+        let revision = self
+            .persist(&mut tx, org_id, &planned, &effects, ctx)
+            .await?;
         tx.commit().await?;
-        if !write.emails.is_empty() {
-            self.announce_email();
-        }
-        if write.rows.iter().any(|r| matches!(r, Row::DeleteOrg)) {
-            self.cache.evict(org_id, None);
-        } else {
-            self.remember(snapshot, &write.effects, revision);
-        }
-        Ok((write.value, revision))
+        self.after_commit(org_id, snapshot, &planned, &effects, revision);
+        Ok(Written {
+            value: planned.value,
+            revision,
+        })
     }
 
     /// Creates an organization and runs `rules` on its empty snapshot in the
     /// same transaction (for its first Owner).
     pub async fn create_org<T, E>(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         name: &str,
         settings: &OrgSettings,
         ctx: &WriteContext,
-        rules: impl FnOnce(&OrgSnapshot) -> Result<Write<T>, E>,
-    ) -> Result<(T, i64), WriteError<E>> {
+        lookups: &Lookups,
+        rules: impl FnOnce(&OrgSnapshot, &Found) -> Result<Planned<T>, E>,
+    ) -> Result<Written<T>, WriteError<E>> {
         let _gate = self.sqlite_gate().await;
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO orgs (id, name, seat_limit, allow_ia, seat_roles, ia_domains, revision, created_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7)",
         )
-        .bind(org_id)
+        .bind(org_id.as_str())
         .bind(name)
         .bind(settings.seat_limit.map(i64::from))
         .bind(i64::from(settings.allow_implementation_admin))
@@ -200,18 +136,41 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         let snapshot = Arc::new(OrgSnapshot::new(
-            org_id.to_owned(),
+            org_id.clone(),
             name.to_owned(),
             settings.clone(),
         ));
-        let write = rules(&snapshot).map_err(WriteError::Rule)?;
-        let revision = self.persist(&mut tx, org_id, &write, ctx).await?;
+        let found = look_up(&mut tx, org_id, lookups, ctx.now).await?;
+        let planned = rules(&snapshot, &found).map_err(WriteError::Rule)?;
+        check_grant(&planned, org_id)?;
+        let effects = planned.change().effects();
+        let revision = self
+            .persist(&mut tx, org_id, &planned, &effects, ctx)
+            .await?;
         tx.commit().await?;
-        if !write.emails.is_empty() {
+        self.after_commit(org_id, snapshot, &planned, &effects, revision);
+        Ok(Written {
+            value: planned.value,
+            revision,
+        })
+    }
+
+    fn after_commit<T>(
+        &self,
+        org_id: &OrgId,
+        snapshot: Arc<OrgSnapshot>,
+        planned: &Planned<T>,
+        effects: &[Effect],
+        revision: i64,
+    ) {
+        if !planned.emails.is_empty() {
             self.announce_email();
         }
-        self.remember(snapshot, &write.effects, revision);
-        Ok((write.value, revision))
+        if effects.iter().any(|e| matches!(e, Effect::DeleteOrg)) {
+            self.cache.evict(org_id.as_str(), None);
+        } else {
+            self.remember(snapshot, effects, revision);
+        }
     }
 
     pub(crate) async fn sqlite_gate(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
@@ -234,36 +193,31 @@ impl Store {
     async fn persist<T>(
         &self,
         tx: &mut Transaction<'static, Any>,
-        org_id: &str,
-        write: &Write<T>,
+        org_id: &OrgId,
+        planned: &Planned<T>,
+        effects: &[Effect],
         ctx: &WriteContext,
     ) -> Result<i64, StoreError> {
         let now = to_ms(ctx.now);
-        // Accounts first (memberships refer to them), then the effects, then
-        // the rows that refer to what the effects created.
-        let (accounts, others): (Vec<&Row>, Vec<&Row>) = write
-            .rows
-            .iter()
-            .partition(|r| matches!(r, Row::CreateUser { .. }));
-        for row in accounts {
-            persist_row(tx, org_id, row, now).await?;
-        }
-        for effect in &write.effects {
-            persist_effect(tx, org_id, effect, now).await?;
-        }
-        for row in others {
-            persist_row(tx, org_id, row, now).await?;
-        }
-        audit::append(tx, org_id, &write.audit, ctx).await?;
-        for email in &write.emails {
-            outbox::enqueue(tx, Some(org_id), email, now).await?;
-        }
         let revision: i64 =
             sqlx::query("UPDATE orgs SET revision = revision + 1 WHERE id = $1 RETURNING revision")
-                .bind(org_id)
+                .bind(org_id.as_str())
                 .fetch_one(&mut **tx)
                 .await?
                 .try_get(0)?;
+        let org = org_id.as_str();
+        for effect in effects {
+            persist_effect(tx, org, effect, now).await?;
+        }
+        for row in &planned.rows {
+            persist_row(tx, org, row).await?;
+        }
+        let actor = AuditActor::of(planned.change().grant().by());
+        audit::append(tx, org, &planned.audit, &actor, ctx).await?;
+        for email in &planned.emails {
+            outbox::enqueue(tx, Some(org), email, now).await?;
+        }
+        let org_id = org;
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT pg_notify('roster_orgs', $1)")
                 .bind(format!("{org_id}:{revision}"))
@@ -315,98 +269,91 @@ async fn persist_row(
     tx: &mut Transaction<'static, Any>,
     org_id: &str,
     row: &Row,
-    now: i64,
 ) -> Result<(), StoreError> {
-    let query = match row {
-        Row::CreateUser { id, email, name } => sqlx::query(
-            "INSERT INTO users (id, email, name, created_at) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(id.clone())
-        .bind(email.as_str().to_owned())
-        .bind(name.clone())
-        .bind(now),
-        Row::CreateToken(token) => sqlx::query(
-            "INSERT INTO tokens (id, org_id, user_id, kind, name, secret_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(token.id.clone())
-        .bind(org_id.to_owned())
-        .bind(token.user_id.clone())
-        .bind(token.kind.clone())
-        .bind(token.name.clone())
-        .bind(token.secret_hash.clone())
-        .bind(now)
-        .bind(token.expires_at.map(to_ms)),
-        Row::RevokeToken { token_id, reason } => sqlx::query(
-            "UPDATE tokens SET revoked_at = $1, revoked_reason = $2 WHERE id = $3 AND org_id = $4 AND revoked_at IS NULL",
-        )
-        .bind(now)
-        .bind(reason.clone())
-        .bind(token_id.clone())
-        .bind(org_id.to_owned()),
-        Row::InvitationToken { invitation_id, token_hash } => {
+    match row {
+        Row::InvitationToken {
+            invitation_id,
+            token_hash,
+        } => {
             sqlx::query("UPDATE invitations SET token_hash = $1 WHERE id = $2 AND org_id = $3")
                 .bind(token_hash.clone())
-                .bind(invitation_id.clone())
-                .bind(org_id.to_owned())
-        }
-        Row::IaReview { user_id } => {
-            // Every review is kept; the membership shows the latest.
-            sqlx::query("INSERT INTO ia_reviews (org_id, user_id, reviewed_at) VALUES ($1, $2, $3)")
-                .bind(org_id.to_owned())
-                .bind(user_id.clone())
-                .bind(now)
+                .bind(invitation_id.as_str())
+                .bind(org_id)
                 .execute(&mut **tx)
                 .await?;
-            sqlx::query("UPDATE memberships SET ia_last_reviewed_at = $1 WHERE org_id = $2 AND user_id = $3")
-                .bind(now)
-                .bind(org_id.to_owned())
-                .bind(user_id.clone())
         }
-        Row::SignInLink { token_hash, user_id, expires_at } => sqlx::query(
-            "INSERT INTO sign_in_links (token_hash, org_id, user_id, expires_at) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(token_hash.clone())
-        .bind(org_id.to_owned())
-        .bind(user_id.clone())
-        .bind(to_ms(*expires_at)),
-        Row::UseSignInLink { token_hash } => {
-            // Single use: of two concurrent uses, one finds it used.
-            let used = sqlx::query("UPDATE sign_in_links SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL")
-                .bind(now)
-                .bind(token_hash.clone())
-                .execute(&mut **tx)
-                .await?;
-            if used.rows_affected() != 1 {
-                return Err(StoreError::Conflict("this sign-in link was already used"));
-            }
-            return Ok(());
-        }
-        Row::DeleteOrg => {
-            sqlx::query("UPDATE tokens SET revoked_at = $1, revoked_reason = 'org_deleted' WHERE org_id = $2 AND revoked_at IS NULL")
-                .bind(now)
-                .bind(org_id.to_owned())
-                .execute(&mut **tx)
-                .await?;
-            sqlx::query("UPDATE orgs SET deleted_at = $1 WHERE id = $2")
-                .bind(now)
-                .bind(org_id.to_owned())
-        }
-    };
-    query.execute(&mut **tx).await?;
+    }
     Ok(())
+}
+
+/// The grant must be for this organization: a change allowed in one
+/// organization is never written in another.
+fn check_grant<T>(planned: &Planned<T>, org_id: &OrgId) -> Result<(), StoreError> {
+    if planned.change().grant().org() == org_id {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict(
+            "a change was allowed in another organization",
+        ))
+    }
+}
+
+/// Finds or creates the accounts a write needs, in address order (so two
+/// writes creating the same accounts never wait on each other in a cycle),
+/// and reads the token it acts on.
+async fn look_up(
+    tx: &mut Transaction<'static, Any>,
+    org_id: &OrgId,
+    lookups: &Lookups,
+    now: Timestamp,
+) -> Result<Found, StoreError> {
+    let mut found = Found::default();
+    let mut requests: Vec<_> = lookups.accounts.iter().collect();
+    requests.sort_by(|a, b| a.email.cmp(&b.email));
+    requests.dedup_by(|a, b| a.email == b.email);
+    for request in requests {
+        let inserted = sqlx::query(
+            "INSERT INTO users (id, email, name, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (email) DO NOTHING",
+        )
+        .bind(request.fresh_id.as_str())
+        .bind(request.email.as_str())
+        .bind(request.name.clone())
+        .bind(to_ms(now))
+        .execute(&mut **tx)
+        .await?;
+        let row = sqlx::query("SELECT id, name FROM users WHERE email = $1")
+            .bind(request.email.as_str())
+            .fetch_one(&mut **tx)
+            .await?;
+        let id: String = row.try_get("id")?;
+        found.accounts.insert(
+            request.email.clone(),
+            Account {
+                user_id: id.into(),
+                email: request.email.clone(),
+                name: row.try_get("name")?,
+                created: inserted.rows_affected() == 1,
+            },
+        );
+    }
+    if let Some(token_id) = &lookups.token {
+        found.token = read_token(&mut **tx, token_id)
+            .await?
+            .filter(|t| t.org_id == *org_id);
+    }
+    Ok(found)
 }
 
 async fn persist_effect(
     tx: &mut Transaction<'static, Any>,
-    org_id: &str,
+    org: &str,
     effect: &Effect,
     now: i64,
 ) -> Result<(), StoreError> {
-    let org = org_id.to_owned();
     match effect {
         Effect::SetName(name) => {
             sqlx::query("UPDATE orgs SET name = $1 WHERE id = $2")
-                .bind(name.clone())
+                .bind(name.as_str())
                 .bind(org)
                 .execute(&mut **tx)
                 .await?;
@@ -422,54 +369,63 @@ async fn persist_effect(
                 .await?;
         }
         Effect::AddMember(m) => {
+            let ia = m.ia.as_ref();
             sqlx::query(
                 "INSERT INTO memberships (org_id, user_id, status, org_role, ia_assigned_at, ia_expires_at, ia_duration, ia_invited_by, created_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             )
             .bind(org)
-            .bind(m.user_id.clone())
+            .bind(m.user_id.as_str())
             .bind(m.status.as_str())
             .bind(m.org_role.map(|r| r.as_str()))
-            .bind(m.ia.as_ref().map(|ia| to_ms(ia.assigned_at)))
-            .bind(m.ia.as_ref().and_then(|ia| ia.expires_at.map(to_ms)))
-            .bind(m.ia.as_ref().map(|ia| ia.duration.as_str()))
-            .bind(m.ia.as_ref().and_then(|ia| ia.invited_by.clone()))
+            .bind(ia.map(|ia| to_ms(ia.assigned_at)))
+            .bind(ia.and_then(|ia| ia.expires_at.map(to_ms)))
+            .bind(ia.map(|ia| ia.duration.as_str()))
+            .bind(ia.and_then(|ia| ia.invited_by.as_ref().map(|i| i.user_id.as_str())))
             .bind(now)
             .execute(&mut **tx)
             .await?;
+        }
+        Effect::SetUserName { user_id, name } => {
+            sqlx::query("UPDATE users SET name = $1 WHERE id = $2")
+                .bind(name.as_str())
+                .bind(user_id.as_str())
+                .execute(&mut **tx)
+                .await?;
         }
         Effect::SetStatus { user_id, status } => {
             sqlx::query("UPDATE memberships SET status = $1 WHERE org_id = $2 AND user_id = $3")
                 .bind(status.as_str())
                 .bind(org)
-                .bind(user_id.clone())
+                .bind(user_id.as_str())
                 .execute(&mut **tx)
                 .await?;
         }
         Effect::SetOrgRole { user_id, role, ia } => {
+            let ia = ia.as_ref();
             sqlx::query(
                 "UPDATE memberships SET org_role = $1, ia_assigned_at = $2, ia_expires_at = $3, ia_duration = $4, ia_invited_by = $5, ia_last_reviewed_at = NULL
                  WHERE org_id = $6 AND user_id = $7",
             )
             .bind(role.map(|r| r.as_str()))
-            .bind(ia.as_ref().map(|ia| to_ms(ia.assigned_at)))
-            .bind(ia.as_ref().and_then(|ia| ia.expires_at.map(to_ms)))
-            .bind(ia.as_ref().map(|ia| ia.duration.as_str()))
-            .bind(ia.as_ref().and_then(|ia| ia.invited_by.clone()))
+            .bind(ia.map(|ia| to_ms(ia.assigned_at)))
+            .bind(ia.and_then(|ia| ia.expires_at.map(to_ms)))
+            .bind(ia.map(|ia| ia.duration.as_str()))
+            .bind(ia.and_then(|ia| ia.invited_by.as_ref().map(|i| i.user_id.as_str())))
             .bind(org)
-            .bind(user_id.clone())
+            .bind(user_id.as_str())
             .execute(&mut **tx)
             .await?;
         }
         Effect::RemoveMember { user_id } => {
             sqlx::query("DELETE FROM space_roles WHERE org_id = $1 AND user_id = $2")
-                .bind(org.clone())
-                .bind(user_id.clone())
+                .bind(org)
+                .bind(user_id.as_str())
                 .execute(&mut **tx)
                 .await?;
             sqlx::query("DELETE FROM memberships WHERE org_id = $1 AND user_id = $2")
                 .bind(org)
-                .bind(user_id.clone())
+                .bind(user_id.as_str())
                 .execute(&mut **tx)
                 .await?;
         }
@@ -483,8 +439,8 @@ async fn persist_effect(
                  ON CONFLICT (space_id, user_id) DO UPDATE SET role = excluded.role",
             )
             .bind(org)
-            .bind(space_id.clone())
-            .bind(user_id.clone())
+            .bind(space_id.as_str())
+            .bind(user_id.as_str())
             .bind(role.as_str())
             .execute(&mut **tx)
             .await?;
@@ -498,8 +454,8 @@ async fn persist_effect(
                 "DELETE FROM space_roles WHERE org_id = $1 AND space_id = $2 AND user_id = $3",
             )
             .bind(org)
-            .bind(space_id.clone())
-            .bind(user_id.clone())
+            .bind(space_id.as_str())
+            .bind(user_id.as_str())
             .execute(&mut **tx)
             .await?;
         }
@@ -508,9 +464,9 @@ async fn persist_effect(
                 "UPDATE tokens SET revoked_at = $1, revoked_reason = $2 WHERE org_id = $3 AND user_id = $4 AND revoked_at IS NULL",
             )
             .bind(now)
-            .bind(*reason)
+            .bind(reason.as_str())
             .bind(org)
-            .bind(user_id.clone())
+            .bind(user_id.as_str())
             .execute(&mut **tx)
             .await?;
         }
@@ -518,30 +474,30 @@ async fn persist_effect(
             sqlx::query(
                 "INSERT INTO spaces (id, org_id, name, created_at) VALUES ($1, $2, $3, $4)",
             )
-            .bind(space.id.clone())
+            .bind(space.id.as_str())
             .bind(org)
-            .bind(space.name.clone())
+            .bind(space.name.as_str())
             .bind(now)
             .execute(&mut **tx)
             .await?;
         }
         Effect::RenameSpace { space_id, name } => {
             sqlx::query("UPDATE spaces SET name = $1 WHERE id = $2 AND org_id = $3")
-                .bind(name.clone())
-                .bind(space_id.clone())
+                .bind(name.as_str())
+                .bind(space_id.as_str())
                 .bind(org)
                 .execute(&mut **tx)
                 .await?;
         }
         Effect::RemoveSpace { space_id } => {
             sqlx::query("DELETE FROM space_roles WHERE org_id = $1 AND space_id = $2")
-                .bind(org.clone())
-                .bind(space_id.clone())
+                .bind(org)
+                .bind(space_id.as_str())
                 .execute(&mut **tx)
                 .await?;
             sqlx::query("DELETE FROM spaces WHERE org_id = $1 AND id = $2")
                 .bind(org)
-                .bind(space_id.clone())
+                .bind(space_id.as_str())
                 .execute(&mut **tx)
                 .await?;
         }
@@ -551,22 +507,109 @@ async fn persist_effect(
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
                  ON CONFLICT (id) DO UPDATE SET status = excluded.status, expires_at = excluded.expires_at, send_count = excluded.send_count",
             )
-            .bind(inv.id.clone())
+            .bind(inv.id.as_str())
             .bind(org)
-            .bind(inv.batch_id.clone())
-            .bind(inv.email.as_str().to_owned())
+            .bind(inv.batch_id.as_str())
+            .bind(inv.email.as_str())
             .bind(inv.role.as_str())
-            .bind(inv.space_ids.join(","))
+            .bind(join_ids(&inv.space_ids))
             .bind(inv.duration.map(|d| d.as_str()))
-            .bind(inv.message.clone())
+            .bind(inv.message.as_deref())
             .bind(inv.status.as_str())
             .bind(to_ms(inv.expires_at))
-            .bind(inv.invited_by.clone())
+            .bind(inv.invited_by.as_ref().map(|u| u.as_str()))
             .bind(i64::from(inv.send_count))
             .bind(to_ms(inv.created_at))
             .execute(&mut **tx)
             .await?;
         }
+        Effect::CreateToken(token) => {
+            sqlx::query(
+                "INSERT INTO tokens (id, org_id, user_id, kind, name, secret_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(token.id.as_str())
+            .bind(org)
+            .bind(token.user_id.as_str())
+            .bind(token.kind.as_str())
+            .bind(token.name.as_str())
+            .bind(token.secret_hash.as_str())
+            .bind(now)
+            .bind(token.expires_at.map(to_ms))
+            .execute(&mut **tx)
+            .await?;
+        }
+        Effect::RevokeToken { token_id, reason } => {
+            sqlx::query(
+                "UPDATE tokens SET revoked_at = $1, revoked_reason = $2 WHERE id = $3 AND org_id = $4 AND revoked_at IS NULL",
+            )
+            .bind(now)
+            .bind(reason.as_str())
+            .bind(token_id.as_str())
+            .bind(org)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Effect::RecordReview { user_id } => {
+            // Every review is kept; the membership shows the latest.
+            sqlx::query(
+                "INSERT INTO ia_reviews (org_id, user_id, reviewed_at) VALUES ($1, $2, $3)",
+            )
+            .bind(org)
+            .bind(user_id.as_str())
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+            sqlx::query("UPDATE memberships SET ia_last_reviewed_at = $1 WHERE org_id = $2 AND user_id = $3")
+                .bind(now)
+                .bind(org)
+                .bind(user_id.as_str())
+                .execute(&mut **tx)
+                .await?;
+        }
+        Effect::CreateSignInLink(link) => {
+            sqlx::query(
+                "INSERT INTO sign_in_links (token_hash, org_id, user_id, expires_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(link.token_hash.as_str())
+            .bind(org)
+            .bind(link.user_id.as_str())
+            .bind(to_ms(link.expires_at))
+            .execute(&mut **tx)
+            .await?;
+        }
+        Effect::UseSignInLink { token_hash } => {
+            // Single use: of two concurrent uses, one finds it used.
+            let used = sqlx::query(
+                "UPDATE sign_in_links SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL",
+            )
+            .bind(now)
+            .bind(token_hash.as_str())
+            .execute(&mut **tx)
+            .await?;
+            if used.rows_affected() != 1 {
+                return Err(StoreError::Conflict("this sign-in link was already used"));
+            }
+        }
+        Effect::DeleteOrg => {
+            sqlx::query("UPDATE tokens SET revoked_at = $1, revoked_reason = 'org_deleted' WHERE org_id = $2 AND revoked_at IS NULL")
+                .bind(now)
+                .bind(org)
+                .execute(&mut **tx)
+                .await?;
+            sqlx::query("UPDATE orgs SET deleted_at = $1 WHERE id = $2")
+                .bind(now)
+                .bind(org)
+                .execute(&mut **tx)
+                .await?;
+        }
     }
     Ok(())
+}
+
+/// Space ids as stored in an invitation row.
+fn join_ids(ids: &[SpaceId]) -> String {
+    ids.iter()
+        .map(SpaceId::as_str)
+        .collect::<Vec<_>>()
+        .join(",")
 }

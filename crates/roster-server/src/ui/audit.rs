@@ -1,49 +1,20 @@
 //! Admin Area › Audit log: filters, export, and whether the chain verifies.
 
-use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::extract::{Query, State};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use maud::html;
-use roster_store::AuditFilter;
+use roster_core::{AuditAction, UserId};
 use serde::Deserialize;
 
 use super::kit::{self, error};
 use super::session::Viewer;
-use crate::extract::ApiQuery;
-use crate::routes::audit;
+use crate::app::audit::{AuditQuery, ExportFormat};
+use crate::app::PageRequest;
 use crate::state::AppState;
 
-/// The actions the filter offers (API.md's list).
-const ACTIONS: &[&str] = &[
-    "org.created",
-    "org.updated",
-    "org.deleted",
-    "setting.changed",
-    "allowlist.changed",
-    "invitation.created",
-    "invitation.resent",
-    "invitation.revoked",
-    "invitation.expired",
-    "invitation.accepted",
-    "member.role_changed",
-    "member.deactivated",
-    "member.reactivated",
-    "member.removed",
-    "member.left_space",
-    "space.created",
-    "space.updated",
-    "space.deleted",
-    "space_role.set",
-    "space_role.removed",
-    "implementation_admin.assigned",
-    "implementation_admin.removed",
-    "token.created",
-    "token.revoked",
-    "forever_review.recorded",
-];
-
 #[derive(Deserialize, Default)]
-pub struct AuditQuery {
+pub struct AuditPageQuery {
     action: Option<String>,
     target_user_id: Option<String>,
     cursor: Option<String>,
@@ -52,7 +23,7 @@ pub struct AuditQuery {
 pub async fn page(
     State(app): State<AppState>,
     viewer: Viewer,
-    Query(q): Query<AuditQuery>,
+    Query(q): Query<AuditPageQuery>,
 ) -> Response {
     if !viewer.sees("audit") {
         return kit::render_with(
@@ -65,38 +36,44 @@ pub async fn page(
             ),
         );
     }
-    let after_seq = q
-        .cursor
-        .as_deref()
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let filter = AuditFilter {
-        action: q.action.clone().filter(|a| !a.is_empty()),
-        target_user_id: q.target_user_id.clone().filter(|t| !t.is_empty()),
+    let query = AuditQuery {
+        action: q.action.as_deref().and_then(|a| a.parse().ok()),
+        target_user_id: q
+            .target_user_id
+            .as_deref()
+            .filter(|t| !t.is_empty())
+            .map(UserId::from),
         since: None,
-        after_seq,
-        limit: 101,
+        after_seq: q
+            .cursor
+            .as_deref()
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0),
     };
+    let page = PageRequest {
+        cursor: None,
+        limit: 100,
+    };
+    let caller = viewer.caller();
     let (entries, check) = match (
-        app.store.audit_entries(&viewer.org_id, &filter).await,
-        app.store.verify_audit(&viewer.org_id).await,
+        app.audit(&caller, &viewer.org_id, &query, &page).await,
+        app.verify_audit(&caller, &viewer.org_id).await,
     ) {
         (Ok(entries), Ok(check)) => (entries, check),
         (Err(e), _) | (_, Err(e)) => {
-            let e = crate::error::ApiError::from(e);
             return kit::render_with(
                 e.status,
                 kit::page(&viewer, "audit", "Audit log", error(Some(&e.detail))),
             );
         }
     };
-    let next = (entries.len() > 100).then(|| entries[99].seq);
-    let who = |id: &Option<String>| {
-        id.as_deref().map_or_else(String::new, |id| {
+    let next = entries.next_cursor.clone();
+    let who = |id: &Option<UserId>| {
+        id.as_ref().map_or_else(String::new, |id| {
             viewer
                 .snap
                 .member(id)
-                .map_or_else(|| id.to_owned(), |m| m.email.as_str().to_owned())
+                .map_or_else(|| id.to_string(), |m| m.email.as_str().to_owned())
         })
     };
     let content = html! {
@@ -110,7 +87,7 @@ pub async fn page(
                 label for="audit-action" { "Action" }
                 select #audit-action name="action" {
                     option value="" { "All actions" }
-                    @for a in ACTIONS { option value=(a) selected[q.action.as_deref() == Some(*a)] { (a) } }
+                    @for a in AuditAction::ALL { option value=(a.as_str()) selected[q.action.as_deref() == Some(a.as_str())] { (a.as_str()) } }
                 }
             }
             div {
@@ -122,13 +99,13 @@ pub async fn page(
         table #audit {
             thead { tr { th { "#" } th { "When" } th { "Who" } th { "Trigger" } th { "Action" } th { "Person" } th { "Details" } } }
             tbody {
-                @for e in entries.iter().take(100) {
+                @for e in &entries.items {
                     tr {
                         td { (e.seq) }
-                        td { (crate::views::time(e.at)) }
-                        td { (e.actor.kind) @if e.actor.user_id.is_some() { ": " (who(&e.actor.user_id)) } }
-                        td { (e.trigger) }
-                        td { code { (e.action) } }
+                        td { (e.at) }
+                        td { (e.actor.kind.as_str()) @if e.actor.user_id.is_some() { ": " (who(&e.actor.user_id)) } }
+                        td { (e.trigger.as_str()) }
+                        td { code { (e.action.as_str()) } }
                         td { (who(&e.target_user_id)) }
                         td { code { (e.details.to_string()) } }
                     }
@@ -152,20 +129,31 @@ pub async fn export(
     viewer: Viewer,
     Query(q): Query<ExportQuery>,
 ) -> Response {
-    let query = ApiQuery(audit::Export { format: q.format });
-    match audit::export(
-        State(app),
-        viewer.caller(),
-        Path(viewer.org_id.clone()),
-        query,
-    )
-    .await
+    let (format, content_type, extension) = match q.format.as_deref() {
+        Some("csv") => (ExportFormat::Csv, "text/csv; charset=utf-8", "csv"),
+        _ => (ExportFormat::JsonLines, "application/x-ndjson", "jsonl"),
+    };
+    match app
+        .export_audit(&viewer.caller(), &viewer.org_id, format)
+        .await
     {
-        Ok(r) => r,
+        Ok(body) => (
+            [
+                (header::CONTENT_TYPE, content_type.to_owned()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!(
+                        "attachment; filename=\"audit-{}.{extension}\"",
+                        viewer.org_id
+                    ),
+                ),
+            ],
+            body,
+        )
+            .into_response(),
         Err(e) => kit::render_with(
             e.status,
             kit::page(&viewer, "audit", "Audit log", error(Some(&e.detail))),
-        )
-        .into_response(),
+        ),
     }
 }

@@ -1,18 +1,17 @@
 //! Admin Area › Invitations: status, resend, revoke (seed `002_…`).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::Form;
 use maud::html;
-use roster_core::{Action, InvitationStatus};
+use roster_core::{Action, InvitationId, InvitationStatus, SpaceId};
 use serde::Deserialize;
 
 use super::kit::{self, dialog, error, notice};
 use super::session::Viewer;
 use super::users::ConfirmForm;
-use crate::extract::RequestId;
-use crate::routes::invitations;
+use crate::app::RequestId;
+use crate::extract::{ApiForm, ApiPath};
 use crate::state::AppState;
 
 #[derive(Deserialize, Default)]
@@ -49,7 +48,7 @@ async fn render(
             ),
         );
     }
-    let filter = q.status.as_deref().and_then(InvitationStatus::parse);
+    let filter = q.status.as_deref().and_then(|s| s.parse().ok());
     let rows = match app
         .store
         .invitations(&viewer.org_id, filter, None, 200)
@@ -64,7 +63,7 @@ async fn render(
             );
         }
     };
-    let space_name = |id: &str| {
+    let space_name = |id: &SpaceId| {
         viewer
             .snap
             .space(id)
@@ -110,7 +109,7 @@ async fn render(
                 }
             }
         }
-        @if let (Some("revoke"), Some(inv)) = (q.modal.as_deref(), q.id.as_deref().and_then(|id| rows.iter().find(|i| i.id == id))) {
+        @if let (Some("revoke"), Some(inv)) = (q.modal.as_deref(), q.id.as_deref().and_then(|id| rows.iter().find(|i| i.id.as_str() == id))) {
             (dialog("revoke-dialog", &format!("Revoke the invitation to {}", inv.email.as_str()), "/ui/invitations", html! {
                 form method="post" action={ "/ui/invitations/" (inv.id) "/revoke" } {
                     (viewer.csrf_field())
@@ -133,18 +132,20 @@ pub async fn act(
     State(app): State<AppState>,
     request_id: RequestId,
     viewer: Viewer,
-    Path((id, action)): Path<(String, String)>,
-    Form(form): Form<ConfirmForm>,
+    ApiPath((id, action)): ApiPath<(InvitationId, String)>,
+    ApiForm(form): ApiForm<ConfirmForm>,
 ) -> Response {
     if let Some(refused) = viewer.csrf_refusal(form.csrf()) {
         return refused;
     }
-    let path = Path((viewer.org_id.clone(), id.clone()));
+    let (ctx, org) = (viewer.ctx(request_id), &viewer.org_id);
     let result = match action.as_str() {
-        "resend" => invitations::resend(State(app.clone()), viewer.caller(), request_id, path)
+        "resend" => app
+            .resend_invitation(&ctx, org, &id)
             .await
             .map(|_| "Invitation+sent+again"),
-        "revoke" => invitations::revoke(State(app.clone()), viewer.caller(), request_id, path)
+        "revoke" => app
+            .revoke_invitation(&ctx, org, &id)
             .await
             .map(|_| "Invitation+revoked"),
         _ => Err(crate::error::ApiError::not_found("action")),
@@ -154,7 +155,7 @@ pub async fn act(
         Err(e) => {
             let q = InvitationsQuery {
                 modal: (action == "revoke").then(|| "revoke".into()),
-                id: Some(id),
+                id: Some(id.to_string()),
                 ..InvitationsQuery::default()
             };
             render(&app, &viewer, &q, Some(e.detail.clone()), e.status).await

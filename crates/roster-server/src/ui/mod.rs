@@ -16,12 +16,12 @@ use axum::Router;
 
 use axum::extract::{Query, State};
 use axum::response::Response;
-use axum::Form;
 use maud::html;
+use roster_core::Name;
 use serde::Deserialize;
 
-use crate::extract::RequestId;
-use crate::routes::invitations::accept_token;
+use crate::app::RequestId;
+use crate::extract::ApiForm;
 use crate::state::AppState;
 
 /// The UI's routes, merged into the server's router.
@@ -90,6 +90,7 @@ pub async fn accept_form(Query(q): Query<TokenQuery>) -> Response {
 
 #[derive(Deserialize)]
 pub struct AcceptForm {
+    #[serde(default)]
     token: String,
     name: Option<String>,
 }
@@ -97,13 +98,20 @@ pub struct AcceptForm {
 pub async fn accept_submit(
     State(app): State<AppState>,
     request_id: RequestId,
-    Form(form): Form<AcceptForm>,
+    ApiForm(form): ApiForm<AcceptForm>,
 ) -> Response {
-    match accept_token(&app, &request_id, form.token.trim(), form.name.as_deref()).await {
-        Ok((org_id, _, _)) => {
+    let accepted = match Name::parse_optional("name", form.name.as_deref()) {
+        Ok(name) => {
+            app.accept_invitation(&request_id, form.token.trim(), name)
+                .await
+        }
+        Err(e) => Err(e.into()),
+    };
+    match accepted {
+        Ok(done) => {
             let name = app
                 .store
-                .snapshot(&org_id, None)
+                .snapshot(&done.value.org_id, None)
                 .await
                 .ok()
                 .flatten()

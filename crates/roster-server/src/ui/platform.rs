@@ -2,19 +2,20 @@
 //! Forever assignments to review. Signed in with the platform key; the
 //! session secret is stored only as a hash.
 
-use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::extract::{FromRequestParts, Query, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
-use axum::Form;
 use chrono::Duration;
 use maud::html;
+use roster_core::{DomainAllowlist, DomainPattern, OrgId, UserId};
 use serde::Deserialize;
 
 use super::kit::{self, error, notice};
+use crate::app::{Ctx, RequestId};
 use crate::auth::Caller;
-use crate::extract::{ApiJson, RequestId};
-use crate::routes::{orgs, platform};
+use crate::error::ApiError;
+use crate::extract::{ApiForm, ApiPath};
 use crate::secrets;
 use crate::state::AppState;
 
@@ -87,10 +88,11 @@ pub async fn sign_in_page() -> Response {
 
 #[derive(Deserialize)]
 pub struct KeyForm {
+    #[serde(default)]
     key: String,
 }
 
-pub async fn sign_in(State(app): State<AppState>, Form(form): Form<KeyForm>) -> Response {
+pub async fn sign_in(State(app): State<AppState>, ApiForm(form): ApiForm<KeyForm>) -> Response {
     if !secrets::matches(form.key.trim(), &app.platform_key_hash) {
         return kit::render_with(
             StatusCode::UNAUTHORIZED,
@@ -198,46 +200,66 @@ pub async fn page(
 pub struct AllowlistForm {
     #[serde(default)]
     csrf: String,
+    #[serde(default)]
     org_id: String,
     #[serde(default)]
     domains: String,
+}
+
+/// The platform acting from its page.
+fn platform_ctx(request_id: RequestId) -> Ctx {
+    Ctx {
+        caller: Caller::Platform,
+        request_id,
+    }
+}
+
+/// A problem shown at the top of the page.
+fn show_problem(e: &ApiError) -> Response {
+    kit::see_other(&format!(
+        "/ui/platform?error={}",
+        urlencoding::encode(&e.detail)
+    ))
 }
 
 pub async fn save_allowlist(
     State(app): State<AppState>,
     request_id: RequestId,
     operator: Operator,
-    Form(form): Form<AllowlistForm>,
+    ApiForm(form): ApiForm<AllowlistForm>,
 ) -> Response {
     if let Some(refused) = operator.csrf_refusal(&form.csrf) {
         return refused;
     }
-    let domains = roster_core::email::split_email_list(&form.domains)
+    let patterns = roster_core::email::split_email_list(&form.domains)
         .into_iter()
-        .map(str::to_owned)
-        .collect();
-    let org = form.org_id.trim().to_owned();
-    match orgs::put_domains(
-        State(app),
-        Caller::Platform,
-        request_id,
-        Path(org),
-        ApiJson(orgs::Domains { domains }),
-    )
-    .await
-    {
+        .map(|entry| {
+            DomainPattern::parse(entry)
+                .map_err(|e| ApiError::invalid("domains", format!("{entry}: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>();
+    let org = OrgId::from(form.org_id.trim());
+    let saved = match patterns {
+        Ok(patterns) => {
+            app.set_domains(
+                &platform_ctx(request_id),
+                &org,
+                DomainAllowlist::new(patterns),
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    };
+    match saved {
         Ok(_) => kit::see_other("/ui/platform?notice=Allowlist+saved"),
-        Err(e) => kit::see_other(&format!(
-            "/ui/platform?error={}",
-            urlencoding::encode(&e.detail)
-        )),
+        Err(e) => show_problem(&e),
     }
 }
 
 pub async fn sign_out(
     State(app): State<AppState>,
     operator: Operator,
-    Form(form): Form<CsrfForm>,
+    ApiForm(form): ApiForm<CsrfForm>,
 ) -> Response {
     if let Some(refused) = operator.csrf_refusal(&form.csrf) {
         return refused;
@@ -265,17 +287,17 @@ pub async fn review(
     State(app): State<AppState>,
     request_id: RequestId,
     operator: Operator,
-    Path((org, user)): Path<(String, String)>,
-    Form(form): Form<CsrfForm>,
+    ApiPath((org, user)): ApiPath<(OrgId, UserId)>,
+    ApiForm(form): ApiForm<CsrfForm>,
 ) -> Response {
     if let Some(refused) = operator.csrf_refusal(&form.csrf) {
         return refused;
     }
-    match platform::review(State(app), Caller::Platform, request_id, Path((org, user))).await {
+    match app
+        .review_forever(&platform_ctx(request_id), &org, &user)
+        .await
+    {
         Ok(_) => kit::see_other("/ui/platform?notice=Review+recorded"),
-        Err(e) => kit::see_other(&format!(
-            "/ui/platform?error={}",
-            urlencoding::encode(&e.detail)
-        )),
+        Err(e) => show_problem(&e),
     }
 }

@@ -7,40 +7,34 @@
 
 use std::sync::Arc;
 
-use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::extract::{FromRequestParts, Query, State};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::Response;
-use axum::Form;
-use chrono::Duration;
 use maud::html;
 use roster_core::capabilities::{capabilities, Capabilities};
-use roster_core::manage::authorize;
-use roster_core::{Action, OrgSnapshot, Resource, Timestamp};
-use roster_store::{AuditActor, NewToken, Row, Write, WriteContext};
+use roster_core::{
+    access, Action, Actor, Email, OrgId, OrgSnapshot, Resource, Timestamp, TokenId, UserId,
+};
 use serde::Deserialize;
-use serde_json::json;
 
 use super::kit;
-use crate::auth::{Caller, TOKEN_PREFIX};
-use crate::error::{ApiError, ApiResult};
-use crate::extract::RequestId;
-use crate::mail;
-use crate::routes::with_revision;
-use crate::secrets::{self, new_id};
-use crate::state::{Acting, AppState};
+use crate::app::sessions::{LINK_MINUTES, SESSION_HOURS};
+use crate::app::{Ctx, RequestId};
+use crate::auth::Caller;
+use crate::extract::ApiForm;
+use crate::secrets;
+use crate::state::AppState;
 
 pub const COOKIE: &str = "roster_session";
-const LINK_MINUTES: i64 = 15;
-const SESSION_HOURS: i64 = 12;
 
 /// The signed-in person, their organization as of this request, and what
 /// the Admin Area shows them.
 pub struct Viewer {
-    pub user_id: String,
+    pub user_id: UserId,
     pub name: String,
-    pub org_id: String,
-    pub token_id: String,
+    pub org_id: OrgId,
+    pub token_id: TokenId,
     pub snap: Arc<OrgSnapshot>,
     pub caps: Capabilities,
     pub now: Timestamp,
@@ -56,8 +50,16 @@ impl Viewer {
         }
     }
 
-    pub fn acting(&self) -> Acting {
-        Acting::User(self.user_id.clone())
+    pub fn actor(&self) -> Actor {
+        Actor::User(self.user_id.clone())
+    }
+
+    /// The use cases' context for a form this person sent.
+    pub fn ctx(&self, request_id: RequestId) -> Ctx {
+        Ctx {
+            caller: self.caller(),
+            request_id,
+        }
     }
 
     pub fn sees(&self, section: &str) -> bool {
@@ -68,16 +70,15 @@ impl Viewer {
         }
     }
 
-    /// An organization action, decided by the core.
+    /// An organization action, decided by the core (for showing controls).
     pub fn may(&self, action: Action) -> bool {
-        authorize(
+        access::allows(
             &self.snap,
-            self.acting().core(),
+            &self.actor(),
             action,
             Resource::Organization,
             self.now,
         )
-        .is_ok()
     }
 
     pub fn csrf_field(&self) -> maud::Markup {
@@ -113,50 +114,23 @@ impl FromRequestParts<AppState> for Viewer {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Viewer, Response> {
-        let raw = cookie_value(&parts.headers, COOKIE)
-            .ok_or_else(to_sign_in)?
-            .to_owned();
-        let (token_id, secret) = raw
-            .strip_prefix(TOKEN_PREFIX)
-            .and_then(|r| r.rsplit_once('_'))
-            .ok_or_else(to_sign_in)?;
-        let token = app
-            .store
-            .token(token_id)
-            .await
-            .ok()
-            .flatten()
-            .ok_or_else(to_sign_in)?;
-        let now = app.now();
-        let valid = token.kind == "session"
-            && secrets::matches(secret, &token.secret_hash)
-            && token.revoked_at.is_none()
-            && token.expires_at.is_some_and(|at| at > now);
-        if !valid {
-            return Err(to_sign_in());
-        }
-        let snap = app
-            .store
-            .snapshot(&token.org_id, None)
-            .await
-            .ok()
-            .flatten()
-            .ok_or_else(to_sign_in)?;
-        let member = snap
-            .member(&token.user_id)
-            .filter(|m| m.is_active() && !m.ia_expired(now))
-            .ok_or_else(to_sign_in)?;
-        let name = member.name.clone();
-        let caps = capabilities(&snap, &token.user_id, now);
+        let raw = cookie_value(&parts.headers, COOKIE).ok_or_else(to_sign_in)?;
+        let session = app.session(raw).await.ok_or_else(to_sign_in)?;
+        let name = session
+            .snap
+            .member(&session.user_id)
+            .map(|m| m.name.clone())
+            .unwrap_or_default();
+        let caps = capabilities(&session.snap, &session.user_id, session.now);
         Ok(Viewer {
-            user_id: token.user_id,
+            csrf: csrf_for(raw),
+            user_id: session.user_id,
             name,
-            org_id: token.org_id,
-            token_id: token.id,
+            org_id: session.org_id,
+            token_id: session.token_id,
             caps,
-            now,
-            csrf: csrf_for(&raw),
-            snap,
+            now: session.now,
+            snap: session.snap,
         })
     }
 }
@@ -186,6 +160,7 @@ pub async fn sign_in_page(Query(q): Query<SignInQuery>) -> Response {
 
 #[derive(Deserialize)]
 pub struct SignInForm {
+    #[serde(default)]
     email: String,
 }
 
@@ -194,73 +169,12 @@ pub struct SignInForm {
 pub async fn request_link(
     State(app): State<AppState>,
     request_id: RequestId,
-    Form(form): Form<SignInForm>,
+    ApiForm(form): ApiForm<SignInForm>,
 ) -> Response {
-    if let Ok(email) = roster_core::Email::parse(&form.email) {
-        if let Ok(Some(user)) = app.store.user_by_email(&email).await {
-            for org in app.store.memberships_of(&user.id).await.unwrap_or_default() {
-                if let Err(e) = mint_link(&app, &request_id, &org.id, &user.id, true).await {
-                    tracing::warn!(error = ?e, "could not send a sign-in link");
-                }
-            }
-        }
+    if let Ok(email) = Email::parse(&form.email) {
+        app.request_sign_in_links(&request_id, &email).await;
     }
     kit::see_other("/ui/sign-in?sent=1")
-}
-
-/// Creates a single-use sign-in link (and emails it when asked); answers
-/// the URL and when it stops working.
-async fn mint_link(
-    app: &AppState,
-    request_id: &RequestId,
-    org: &str,
-    user: &str,
-    email: bool,
-) -> ApiResult<(String, Timestamp, i64)> {
-    let secret = format!("sil_{}", secrets::random_secret());
-    let url = format!("{}/ui/sign-in/link?token={secret}", app.config.public_url);
-    let expires_at = app.now() + Duration::minutes(LINK_MINUTES);
-    let acting = Acting::User(user.to_owned());
-    let ((), revision) = app
-        .write(org, &acting, request_id, |snap, now| {
-            let member = snap
-                .member(user)
-                .filter(|m| m.is_active() && !m.ia_expired(now))
-                .ok_or_else(|| ApiError::not_found("member"))?;
-            let mut write = Write::new(()).row(Row::SignInLink {
-                token_hash: secrets::hash(&secret),
-                user_id: user.to_owned(),
-                expires_at,
-            });
-            if email {
-                write = write.email(mail::sign_in(
-                    &snap.name,
-                    member.email.as_str(),
-                    &url,
-                    expires_at,
-                ));
-            }
-            Ok(write)
-        })
-        .await?;
-    Ok((url, expires_at, revision))
-}
-
-/// `POST /v1/orgs/{org}/members/{user}/sign-in-link` (platform key): a
-/// short-lived link for host platforms that embed the UI.
-pub async fn platform_link(
-    State(app): State<AppState>,
-    caller: Caller,
-    request_id: RequestId,
-    Path((org, user)): Path<(String, String)>,
-) -> ApiResult<Response> {
-    caller.require_platform()?;
-    let (url, expires_at, revision) = mint_link(&app, &request_id, &org, &user, false).await?;
-    Ok(with_revision(
-        StatusCode::CREATED,
-        revision,
-        json!({"url": url, "expires_at": crate::views::time(expires_at)}),
-    ))
 }
 
 #[derive(Deserialize)]
@@ -290,10 +204,19 @@ pub struct LinkForm {
 pub async fn use_link(
     State(app): State<AppState>,
     request_id: RequestId,
-    Form(form): Form<LinkForm>,
+    ApiForm(form): ApiForm<LinkForm>,
 ) -> Response {
-    match start_session(&app, &request_id, form.token.trim()).await {
-        Ok(cookie) => {
+    match app.start_session(&request_id, form.token.trim()).await {
+        Ok(session) => {
+            let secure = if app.config.public_url.starts_with("https://") {
+                "; Secure"
+            } else {
+                ""
+            };
+            let cookie = format!(
+                "{COOKIE}={session}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+                SESSION_HOURS * 3600
+            );
             let mut response = kit::see_other("/ui");
             if let Ok(value) = HeaderValue::from_str(&cookie) {
                 response.headers_mut().insert(header::SET_COOKIE, value);
@@ -313,64 +236,6 @@ pub async fn use_link(
     }
 }
 
-/// Uses up the link and answers the session cookie.
-async fn start_session(app: &AppState, request_id: &RequestId, token: &str) -> ApiResult<String> {
-    let invalid = || {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_link",
-            "This link is not valid, was already used, or has expired.",
-        )
-    };
-    let hash = secrets::hash(token);
-    let link = app.store.sign_in_link(&hash).await?.ok_or_else(invalid)?;
-    if link.used || link.expires_at <= app.now() {
-        return Err(invalid());
-    }
-    let session_id = new_id("ses");
-    let secret = secrets::random_secret();
-    let now = app.now();
-    let ctx = WriteContext {
-        now,
-        actor: AuditActor::user(&link.user_id),
-        request_id: Some(request_id.0.clone()),
-    };
-    app.store
-        .write(&link.org_id, &ctx, |snap| {
-            snap.member(&link.user_id)
-                .filter(|m| m.is_active() && !m.ia_expired(now))
-                .ok_or_else(invalid)?;
-            Ok::<_, ApiError>(
-                Write::new(())
-                    .row(Row::UseSignInLink {
-                        token_hash: hash.clone(),
-                    })
-                    .row(Row::CreateToken(NewToken {
-                        id: session_id.clone(),
-                        user_id: link.user_id.clone(),
-                        kind: "session".into(),
-                        name: "admin UI session".into(),
-                        secret_hash: secrets::hash(&secret),
-                        expires_at: Some(now + Duration::hours(SESSION_HOURS)),
-                    })),
-            )
-        })
-        .await
-        .map_err(|e| match ApiError::from(e) {
-            err if err.status == StatusCode::CONFLICT => invalid(),
-            err => err,
-        })?;
-    let secure = if app.config.public_url.starts_with("https://") {
-        "; Secure"
-    } else {
-        ""
-    };
-    Ok(format!(
-        "{COOKIE}={TOKEN_PREFIX}{session_id}_{secret}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
-        SESSION_HOURS * 3600
-    ))
-}
-
 #[derive(Deserialize)]
 pub struct CsrfOnly {
     #[serde(default)]
@@ -381,20 +246,22 @@ pub async fn sign_out(
     State(app): State<AppState>,
     request_id: RequestId,
     viewer: Viewer,
-    Form(form): Form<CsrfOnly>,
+    ApiForm(form): ApiForm<CsrfOnly>,
 ) -> Response {
     if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
         return refused;
     }
-    let token_id = viewer.token_id.clone();
-    let _ = app
-        .write(&viewer.org_id, &viewer.acting(), &request_id, |_, _| {
-            Ok(Write::new(()).row(Row::RevokeToken {
-                token_id: token_id.clone(),
-                reason: "signed_out".into(),
-            }))
-        })
-        .await;
+    if let Err(e) = app
+        .sign_out(
+            &request_id,
+            &viewer.org_id,
+            &viewer.user_id,
+            &viewer.token_id,
+        )
+        .await
+    {
+        tracing::warn!(error = ?e, "could not end a session");
+    }
     let mut response = kit::see_other("/ui/sign-in");
     response.headers_mut().insert(
         header::SET_COOKIE,

@@ -5,15 +5,14 @@
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::Form;
 use maud::html;
 use roster_core::OrgRole;
 use serde::Deserialize;
 
 use super::kit::{self, dialog, error, notice};
 use super::session::Viewer;
-use crate::extract::{ApiJson, RequestId};
-use crate::routes::orgs;
+use crate::app::RequestId;
+use crate::extract::ApiForm;
 use crate::state::AppState;
 
 #[derive(Deserialize, Default)]
@@ -106,6 +105,7 @@ fn render(
 pub struct ToggleForm {
     #[serde(default)]
     csrf: String,
+    #[serde(default)]
     enabled: String,
     #[serde(default)]
     confirm: Option<String>,
@@ -115,24 +115,16 @@ pub async fn toggle(
     State(app): State<AppState>,
     request_id: RequestId,
     viewer: Viewer,
-    Form(form): Form<ToggleForm>,
+    ApiForm(form): ApiForm<ToggleForm>,
 ) -> Response {
     if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
         return refused;
     }
-    let body = orgs::IaSetting {
-        enabled: form.enabled == "true",
-        confirm: form.confirm.as_deref() == Some("true"),
-    };
-    let org = viewer.org_id.clone();
-    match orgs::put_ia_setting(
-        State(app),
-        viewer.caller(),
-        request_id,
-        axum::extract::Path(org),
-        ApiJson(body),
-    )
-    .await
+    let enabled = form.enabled == "true";
+    let confirm = form.confirm.as_deref() == Some("true");
+    match app
+        .set_ia_setting(&viewer.ctx(request_id), &viewer.org_id, enabled, confirm)
+        .await
     {
         Ok(_) => kit::see_other("/ui/settings?notice=Setting+saved"),
         Err(e) => {

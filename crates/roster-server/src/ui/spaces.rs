@@ -1,21 +1,21 @@
 //! Programs, and Program › Members: space roles, adding an existing member,
 //! and the inherited-access message (seed `002_…`: "Has not been removed").
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::Form;
 use maud::html;
 use roster_core::capabilities::SpaceView;
-use roster_core::manage::authorize_space_roles;
-use roster_core::{Action, Resource, SpaceRole};
+use roster_core::invite::{EmailInput, InviteRequest};
+use roster_core::space_roles::authorize_space_roles;
+use roster_core::{access, Action, Name, Resource, Role, SpaceId, SpaceRole, UserId};
 use serde::Deserialize;
 
 use super::kit::{self, badge, dialog, error, notice};
 use super::session::Viewer;
 use super::users::ConfirmForm;
-use crate::extract::{ApiJson, RequestId};
-use crate::routes::{invitations, spaces};
+use crate::app::RequestId;
+use crate::extract::{ApiForm, ApiPath};
 use crate::state::AppState;
 
 #[derive(Deserialize, Default)]
@@ -69,6 +69,7 @@ fn render_list(
 pub struct CreateForm {
     #[serde(default)]
     csrf: String,
+    #[serde(default)]
     name: String,
 }
 
@@ -76,21 +77,19 @@ pub async fn create(
     State(app): State<AppState>,
     request_id: RequestId,
     viewer: Viewer,
-    Form(form): Form<CreateForm>,
+    ApiForm(form): ApiForm<CreateForm>,
 ) -> Response {
     if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
         return refused;
     }
-    let body = spaces::SpaceBody { name: form.name };
-    match spaces::create(
-        State(app),
-        viewer.caller(),
-        request_id,
-        Path(viewer.org_id.clone()),
-        ApiJson(body),
-    )
-    .await
-    {
+    let created = match Name::parse("name", &form.name) {
+        Ok(name) => {
+            app.create_space(&viewer.ctx(request_id), &viewer.org_id, name)
+                .await
+        }
+        Err(e) => Err(e.into()),
+    };
+    match created {
         Ok(_) => kit::see_other("/ui/spaces?notice=Program+created"),
         Err(e) => render_list(&viewer, None, Some(&e.detail), e.status),
     }
@@ -105,7 +104,7 @@ pub struct SpaceQuery {
 
 pub async fn members(
     viewer: Viewer,
-    Path(space): Path<String>,
+    ApiPath(space): ApiPath<SpaceId>,
     Query(q): Query<SpaceQuery>,
 ) -> Response {
     render(&viewer, &space, &q, None, StatusCode::OK)
@@ -113,7 +112,7 @@ pub async fn members(
 
 fn render(
     viewer: &Viewer,
-    space_id: &str,
+    space_id: &SpaceId,
     q: &SpaceQuery,
     problem: Option<String>,
     status: StatusCode,
@@ -124,15 +123,14 @@ fn render(
             kit::page(viewer, "programs", "Program not found", html! {}),
         );
     };
-    let acting = viewer.acting();
-    let sees = roster_core::manage::authorize(
+    let actor = viewer.actor();
+    let sees = access::allows(
         &viewer.snap,
-        acting.core(),
+        &actor,
         Action::MembersView,
         Resource::Space(space_id),
         viewer.now,
-    )
-    .is_ok();
+    );
     if !sees {
         return kit::render_with(
             StatusCode::FORBIDDEN,
@@ -144,15 +142,14 @@ fn render(
             ),
         );
     }
-    let manages = authorize_space_roles(&viewer.snap, acting.core(), space_id, viewer.now).is_ok();
-    let may_leave = roster_core::manage::authorize(
+    let manages = authorize_space_roles(&viewer.snap, &actor, space_id, viewer.now).is_ok();
+    let may_leave = access::allows(
         &viewer.snap,
-        acting.core(),
+        &actor,
         Action::SpaceLeave,
         Resource::Space(space_id),
         viewer.now,
-    )
-    .is_ok();
+    );
     let mut rows: Vec<_> = viewer
         .snap
         .members()
@@ -196,7 +193,7 @@ fn render(
                                     (viewer.csrf_field())
                                     input type="hidden" name="user_id" value=(m.user_id);
                                     select name="role" aria-label={ "Program role for " (m.name) } {
-                                        @for r in SpaceRole::ALL { option value=(r.as_str()) selected[*role == Some(r)] { (r.label()) } }
+                                        @for r in SpaceRole::ALL { option value=(r.as_str()) selected[*role == Some(*r)] { (r.label()) } }
                                     }
                                     " "
                                     button.secondary type="submit" aria-label={ "Set role for " (m.name) } { "Set role" }
@@ -219,7 +216,7 @@ fn render(
                     textarea #program-invite-emails name="emails" required aria-describedby="program-invite-hint" {}
                     label for="program-invite-role" { "Role" }
                     select #program-invite-role name="role" {
-                        @for r in SpaceRole::ALL { option value=(r.as_str()) selected[r == SpaceRole::Participant] { (r.label()) } }
+                        @for r in SpaceRole::ALL { option value=(r.as_str()) selected[*r == SpaceRole::Participant] { (r.label()) } }
                     }
                     p { button type="submit" { "Send Invitations" } }
                 }
@@ -255,7 +252,7 @@ fn render(
                 }
             }))
         }
-        @if let (Some("remove"), Some(m)) = (q.modal.as_deref(), q.user.as_deref().and_then(|u| viewer.snap.member(u))) {
+        @if let (Some("remove"), Some(m)) = (q.modal.as_deref(), q.user.as_deref().and_then(|u| viewer.snap.member(&UserId::from(u)))) {
             (dialog("remove-dialog", &format!("Remove {} from {}?", m.name, space.name), &back, html! {
                 form method="post" action={ (back) "/members/" (m.user_id) "/remove" } {
                     (viewer.csrf_field())
@@ -273,7 +270,9 @@ fn render(
 pub struct AddForm {
     #[serde(default)]
     csrf: String,
+    #[serde(default)]
     user_id: String,
+    #[serde(default)]
     role: String,
 }
 
@@ -282,21 +281,15 @@ pub async fn leave(
     State(app): State<AppState>,
     request_id: RequestId,
     viewer: Viewer,
-    Path(space): Path<String>,
-    Form(form): Form<ConfirmForm>,
+    ApiPath(space): ApiPath<SpaceId>,
+    ApiForm(form): ApiForm<ConfirmForm>,
 ) -> Response {
     if let Some(refused) = viewer.csrf_refusal(form.csrf()) {
         return refused;
     }
-    let body = crate::routes::members::Confirm { confirm: true };
-    match spaces::leave(
-        State(app),
-        viewer.caller(),
-        request_id,
-        Path((viewer.org_id.clone(), space.clone())),
-        ApiJson(body),
-    )
-    .await
+    match app
+        .leave_space(&viewer.ctx(request_id), &viewer.org_id, &space, true)
+        .await
     {
         Ok(_) => kit::see_other("/ui/spaces?notice=You+left+the+program"),
         Err(e) => {
@@ -316,13 +309,14 @@ pub struct InviteForm {
     csrf: String,
     #[serde(default)]
     emails: String,
+    #[serde(default)]
     role: String,
 }
 
 /// A program form's CSRF token and role, or the page that refuses them.
 fn checked_role(
     viewer: &Viewer,
-    space: &str,
+    space: &SpaceId,
     csrf: &str,
     role: &str,
 ) -> Result<SpaceRole, Box<Response>> {
@@ -346,29 +340,24 @@ pub async fn invite(
     State(app): State<AppState>,
     request_id: RequestId,
     viewer: Viewer,
-    Path(space): Path<String>,
-    Form(form): Form<InviteForm>,
+    ApiPath(space): ApiPath<SpaceId>,
+    ApiForm(form): ApiForm<InviteForm>,
 ) -> Response {
     let q = SpaceQuery::default();
     let role = match checked_role(&viewer, &space, &form.csrf, &form.role) {
         Ok(role) => role,
         Err(refused) => return *refused,
     };
-    let batch = invitations::CreateBatch {
-        emails: invitations::Emails::Text(form.emails),
-        role: roster_core::Role::Space(role),
+    let request = InviteRequest {
+        emails: EmailInput::Text(form.emails),
+        role: Role::Space(role),
         space_ids: vec![space.clone()],
         duration: None,
         message: None,
     };
-    match invitations::create(
-        State(app),
-        viewer.caller(),
-        request_id,
-        Path(viewer.org_id.clone()),
-        ApiJson(batch),
-    )
-    .await
+    match app
+        .invite(&viewer.ctx(request_id), &viewer.org_id, &request)
+        .await
     {
         Ok(_) => kit::see_other(&format!("/ui/spaces/{space}?notice=Invitations+sent")),
         Err(e) => {
@@ -391,23 +380,18 @@ pub async fn add(
     State(app): State<AppState>,
     request_id: RequestId,
     viewer: Viewer,
-    Path(space): Path<String>,
-    Form(form): Form<AddForm>,
+    ApiPath(space): ApiPath<SpaceId>,
+    ApiForm(form): ApiForm<AddForm>,
 ) -> Response {
     let q = SpaceQuery::default();
     let role = match checked_role(&viewer, &space, &form.csrf, &form.role) {
         Ok(role) => role,
         Err(refused) => return *refused,
     };
-    let path = Path((viewer.org_id.clone(), space.clone(), form.user_id.clone()));
-    match spaces::set_member(
-        State(app),
-        viewer.caller(),
-        request_id,
-        path,
-        ApiJson(spaces::SetRole { role }),
-    )
-    .await
+    let user = UserId::from(form.user_id.as_str());
+    match app
+        .set_space_role(&viewer.ctx(request_id), &viewer.org_id, &space, &user, role)
+        .await
     {
         Ok(_) => kit::see_other(&format!("/ui/spaces/{space}?notice=Program+role+saved")),
         Err(e) => render(&viewer, &space, &q, Some(e.detail.clone()), e.status),
@@ -418,8 +402,8 @@ pub async fn remove(
     State(app): State<AppState>,
     request_id: RequestId,
     viewer: Viewer,
-    Path((space, user)): Path<(String, String)>,
-    Form(form): Form<ConfirmForm>,
+    ApiPath((space, user)): ApiPath<(SpaceId, UserId)>,
+    ApiForm(form): ApiForm<ConfirmForm>,
 ) -> Response {
     if let Some(refused) = viewer.csrf_refusal(form.csrf()) {
         return refused;
@@ -429,17 +413,15 @@ pub async fn remove(
         .member(&user)
         .map(|m| m.name.clone())
         .unwrap_or_default();
-    let path = Path((viewer.org_id.clone(), space.clone(), user.clone()));
-    match spaces::remove_member(State(app), viewer.caller(), request_id, path).await {
-        Ok(response) => {
-            let retained = response
-                .headers()
-                .get("x-roster-retained-access")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
-            let text = match retained {
+    match app
+        .remove_space_role(&viewer.ctx(request_id), &viewer.org_id, &space, &user)
+        .await
+    {
+        Ok(done) => {
+            let text = match done.value.retained_access {
                 Some(role) => format!(
-                    "Removed their program role. {name} keeps access through their {role} role."
+                    "Removed their program role. {name} keeps access through their {} role.",
+                    role.as_str()
                 ),
                 None => "Removed from the program.".to_owned(),
             };
@@ -469,7 +451,7 @@ pub async fn remove(
         Err(e) => {
             let q = SpaceQuery {
                 modal: Some("remove".into()),
-                user: Some(user),
+                user: Some(user.to_string()),
                 notice: None,
             };
             render(&viewer, &space, &q, Some(e.detail.clone()), e.status)

@@ -1,0 +1,515 @@
+//! AuthZEN Authorization API 1.0 (API.md "Decisions"): single and batch
+//! evaluations, resource search, and the metadata document. Every answer
+//! comes from `roster_core::decide` on the organization's snapshot.
+
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
+
+use axum::extract::State;
+use axum::Json;
+use roster_core::{decide, Action, Decision, OrgId, OrgSnapshot, Resource, SpaceId, UserId};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::Problems;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{checked_cursor, ApiJson};
+use crate::state::AppState;
+
+#[derive(Deserialize, Clone, Default, ToSchema)]
+pub struct Subject {
+    /// `user`.
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    id: Option<String>,
+}
+
+#[derive(Deserialize, Clone, ToSchema)]
+pub struct ActionBody {
+    /// An action of the SPEC §4 catalog.
+    #[schema(value_type = Action)]
+    name: String,
+}
+
+#[derive(Deserialize, Clone, Default, ToSchema)]
+pub struct Properties {
+    org_id: Option<String>,
+    space_id: Option<String>,
+    added_by: Option<String>,
+}
+
+#[derive(Deserialize, Clone, ToSchema)]
+pub struct ResourceBody {
+    /// `organization`, `space`, `user` or `item`.
+    #[serde(rename = "type")]
+    #[schema(value_type = roster_core::ResourceType)]
+    kind: String,
+    id: Option<String>,
+    #[serde(default)]
+    properties: Properties,
+}
+
+#[derive(Deserialize, Clone, Default, ToSchema)]
+pub struct Context {
+    /// Answer with the rule that decided.
+    explain: Option<bool>,
+    /// A revision (`X-Roster-Revision` of a write): decide at least that fresh.
+    at_least: Option<i64>,
+}
+
+#[derive(Deserialize, Clone, ToSchema)]
+pub struct Evaluation {
+    subject: Option<Subject>,
+    action: Option<ActionBody>,
+    resource: Option<ResourceBody>,
+    context: Option<Context>,
+}
+
+/// Why a decision was made (with `context.explain`).
+#[derive(Serialize, Deserialize, Clone, Debug, ToSchema)]
+pub struct Explanation {
+    /// The rule that decided (stable name).
+    pub reason: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<roster_core::Role>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<i64>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, ToSchema)]
+pub struct DecisionView {
+    pub decision: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<Explanation>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, ToSchema)]
+pub struct DecisionsView {
+    pub evaluations: Vec<DecisionView>,
+}
+
+/// `evaluations` answers a list; a request without a list is one evaluation.
+#[derive(Serialize, Deserialize, Clone, Debug, ToSchema)]
+#[serde(untagged)]
+pub enum BatchAnswer {
+    Many(DecisionsView),
+    One(DecisionView),
+}
+
+/// What a question is about, typed.
+enum Target {
+    Organization,
+    Space(SpaceId),
+    User(UserId),
+    Item {
+        space_id: SpaceId,
+        added_by: Option<UserId>,
+    },
+}
+
+/// A request parsed at the edge: the organization, who, what, on what.
+struct Question {
+    org_id: OrgId,
+    subject: UserId,
+    action: Action,
+    target: Target,
+    explain: bool,
+    at_least: Option<i64>,
+}
+
+fn required<T>(value: Option<T>, field: &str) -> ApiResult<T> {
+    value.ok_or_else(|| ApiError::invalid(field, format!("{field} is required")))
+}
+
+impl Question {
+    fn parse(e: Evaluation, caller: &Caller) -> ApiResult<Question> {
+        let subject = required(e.subject, "subject")?;
+        if subject.kind != "user" {
+            return Err(ApiError::invalid(
+                "subject.type",
+                "subject.type must be user",
+            ));
+        }
+        let subject = UserId::from(required(subject.id, "subject.id")?);
+        let action: Action = required(e.action, "action")?.name.parse().map_err(
+            |err: roster_core::UnknownName| ApiError::invalid("action.name", err.to_string()),
+        )?;
+        let resource = required(e.resource, "resource")?;
+        let (org_id, target) = target(resource)?;
+        // Someone acting as a user asks only about themselves, in their organization.
+        match caller {
+            Caller::Platform => {}
+            Caller::PlatformAs(user) if *user == subject => {}
+            Caller::Token {
+                user_id,
+                org_id: own,
+                ..
+            } if *user_id == subject && *own == org_id => {}
+            _ => {
+                return Err(ApiError::forbidden(
+                    "a user may ask only about their own access",
+                ))
+            }
+        }
+        let context = e.context.unwrap_or_default();
+        if context.at_least.is_some_and(|r| r < 0) {
+            return Err(ApiError::invalid(
+                "context.at_least",
+                "context.at_least is a revision: 0 or more",
+            ));
+        }
+        Ok(Question {
+            org_id,
+            subject,
+            action,
+            target,
+            explain: context.explain.unwrap_or(false),
+            at_least: context.at_least,
+        })
+    }
+
+    fn resource(&self) -> Resource<'_> {
+        match &self.target {
+            Target::Organization => Resource::Organization,
+            Target::Space(id) => Resource::Space(id),
+            Target::User(id) => Resource::User(id),
+            Target::Item { space_id, added_by } => Resource::Item {
+                space_id,
+                added_by: added_by.as_ref(),
+            },
+        }
+    }
+}
+
+/// The organization a resource belongs to, and what it is.
+fn target(resource: ResourceBody) -> ApiResult<(OrgId, Target)> {
+    let ResourceBody {
+        kind,
+        id,
+        properties,
+    } = resource;
+    let org = |org: Option<String>| {
+        org.map(OrgId::from).ok_or_else(|| {
+            ApiError::invalid("resource.properties.org_id", "the organization is required")
+        })
+    };
+    Ok(match kind.as_str() {
+        "organization" => (org(id.or(properties.org_id))?, Target::Organization),
+        "space" => (
+            org(properties.org_id)?,
+            Target::Space(required(id, "resource.id")?.into()),
+        ),
+        "user" => (
+            org(properties.org_id)?,
+            Target::User(required(id, "resource.id")?.into()),
+        ),
+        "item" => (
+            org(properties.org_id)?,
+            Target::Item {
+                space_id: required(properties.space_id, "resource.properties.space_id")?.into(),
+                added_by: properties.added_by.map(UserId::from),
+            },
+        ),
+        other => {
+            return Err(ApiError::invalid(
+                "resource.type",
+                format!("unknown resource type `{other}`: use organization, space, user or item"),
+            ))
+        }
+    })
+}
+
+fn answer(app: &AppState, snap: Option<&OrgSnapshot>, q: &Question) -> DecisionView {
+    let decision = snap.map(|snap| decide(snap, &q.subject, q.action, q.resource(), app.now()));
+    let allowed = decision.is_some_and(|d| d.allowed);
+    app.metrics.record_decision(allowed);
+    let context = q.explain.then(|| match decision {
+        Some(Decision { rule, role, .. }) => Explanation {
+            reason: rule.as_str().to_owned(),
+            description: Some(rule.describe().to_owned()),
+            role,
+            revision: snap.map(|s| s.revision),
+        },
+        None => Explanation {
+            reason: "unknown_organization".into(),
+            description: Some("there is no such organization".into()),
+            role: None,
+            revision: None,
+        },
+    });
+    DecisionView {
+        decision: allowed,
+        context,
+    }
+}
+
+async fn snapshot_for(app: &AppState, q: &Question) -> ApiResult<Option<Arc<OrgSnapshot>>> {
+    Ok(app.store.snapshot(&q.org_id, q.at_least).await?)
+}
+
+/// May this subject do this action on this resource? (AuthZEN 1.0)
+#[utoipa::path(post, path = "/access/v1/evaluation", tag = "decisions",
+    request_body = Evaluation,
+    responses((status = 200, body = DecisionView), Problems))]
+pub async fn evaluation(
+    State(app): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<Evaluation>,
+) -> ApiResult<Json<DecisionView>> {
+    let q = Question::parse(body, &caller)?;
+    let snap = snapshot_for(&app, &q).await?;
+    Ok(Json(answer(&app, snap.as_deref(), &q)))
+}
+
+#[derive(Deserialize, Default, ToSchema)]
+pub struct Options {
+    /// `execute_all` (default), `deny_on_first_deny` or `permit_on_first_permit`.
+    evaluations_semantic: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct Batch {
+    subject: Option<Subject>,
+    action: Option<ActionBody>,
+    resource: Option<ResourceBody>,
+    context: Option<Context>,
+    /// Up to 1000; each takes the top-level values it leaves out.
+    #[serde(default)]
+    evaluations: Vec<Evaluation>,
+    #[serde(default)]
+    options: Options,
+}
+
+#[derive(PartialEq, Eq)]
+enum Semantic {
+    ExecuteAll,
+    DenyOnFirstDeny,
+    PermitOnFirstPermit,
+}
+
+/// Many questions at once (AuthZEN 1.0 batch).
+#[utoipa::path(post, path = "/access/v1/evaluations", tag = "decisions",
+    request_body = Batch,
+    responses((status = 200, body = BatchAnswer), Problems))]
+pub async fn evaluations(
+    State(app): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<Batch>,
+) -> ApiResult<Json<BatchAnswer>> {
+    let semantic = match body.options.evaluations_semantic.as_deref() {
+        None | Some("execute_all") => Semantic::ExecuteAll,
+        Some("deny_on_first_deny") => Semantic::DenyOnFirstDeny,
+        Some("permit_on_first_permit") => Semantic::PermitOnFirstPermit,
+        Some(other) => {
+            return Err(ApiError::invalid(
+                "options.evaluations_semantic",
+                format!("unknown semantic `{other}`"),
+            ))
+        }
+    };
+    if body.evaluations.len() > 1000 {
+        return Err(ApiError::invalid(
+            "evaluations",
+            "at most 1000 evaluations per request",
+        ));
+    }
+    let defaults = Evaluation {
+        subject: body.subject,
+        action: body.action,
+        resource: body.resource,
+        context: body.context,
+    };
+    // AuthZEN: without `evaluations`, the request is one evaluation and the
+    // answer is one decision.
+    if body.evaluations.is_empty() {
+        let q = Question::parse(defaults, &caller)?;
+        let snap = snapshot_for(&app, &q).await?;
+        return Ok(Json(BatchAnswer::One(answer(&app, snap.as_deref(), &q))));
+    }
+    let questions = body
+        .evaluations
+        .into_iter()
+        .map(|e| {
+            Question::parse(
+                Evaluation {
+                    subject: e.subject.or_else(|| defaults.subject.clone()),
+                    action: e.action.or_else(|| defaults.action.clone()),
+                    resource: e.resource.or_else(|| defaults.resource.clone()),
+                    context: e.context.or_else(|| defaults.context.clone()),
+                },
+                &caller,
+            )
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    // One snapshot per organization for the whole batch, as fresh as the
+    // freshest `at_least` asked for it.
+    let mut snapshots: FxHashMap<&OrgId, Option<Arc<OrgSnapshot>>> = FxHashMap::default();
+    for q in &questions {
+        if !snapshots.contains_key(&q.org_id) {
+            let at_least = questions
+                .iter()
+                .filter(|o| o.org_id == q.org_id)
+                .filter_map(|o| o.at_least)
+                .max();
+            let snap = app.store.snapshot(&q.org_id, at_least).await?;
+            snapshots.insert(&q.org_id, snap);
+        }
+    }
+    let mut results = Vec::with_capacity(questions.len());
+    for q in &questions {
+        let snap = snapshots.get(&q.org_id).cloned().flatten();
+        let result = answer(&app, snap.as_deref(), q);
+        let stop = match semantic {
+            Semantic::ExecuteAll => false,
+            Semantic::DenyOnFirstDeny => !result.decision,
+            Semantic::PermitOnFirstPermit => result.decision,
+        };
+        results.push(result);
+        if stop {
+            break;
+        }
+    }
+    Ok(Json(BatchAnswer::Many(DecisionsView {
+        evaluations: results,
+    })))
+}
+
+#[derive(Deserialize, Default, ToSchema)]
+pub struct PageRequest {
+    /// The `next_token` of the previous page.
+    token: Option<String>,
+    /// 1 to 1000; 100 when absent.
+    limit: Option<u32>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct Search {
+    subject: Subject,
+    action: ActionBody,
+    resource: ResourceBody,
+    #[serde(default)]
+    page: PageRequest,
+    context: Option<Context>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, ToSchema)]
+pub struct FoundResource {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: SpaceId,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, ToSchema)]
+pub struct PageToken {
+    /// Empty on the last page.
+    pub next_token: String,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, ToSchema)]
+pub struct SearchAnswer {
+    pub results: Vec<FoundResource>,
+    pub page: PageToken,
+}
+
+/// Which spaces may this subject do this action in? (AuthZEN resource search)
+#[utoipa::path(post, path = "/access/v1/search/resource", tag = "decisions",
+    request_body = Search,
+    responses((status = 200, body = SearchAnswer), Problems))]
+pub async fn search_resource(
+    State(app): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<Search>,
+) -> ApiResult<Json<SearchAnswer>> {
+    if body.resource.kind != "space" {
+        return Err(ApiError::invalid(
+            "resource.type",
+            "resource search covers spaces: resource.type must be space",
+        ));
+    }
+    let limit = match body.page.limit {
+        None => 100,
+        Some(l) if (1..=1000).contains(&l) => l as usize,
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "page.limit",
+                "page.limit must be 1 to 1000",
+            ))
+        }
+    };
+    let mut resource = body.resource;
+    resource.id = Some(String::new());
+    let q = Question::parse(
+        Evaluation {
+            subject: Some(body.subject),
+            action: Some(body.action),
+            resource: Some(resource),
+            context: body.context,
+        },
+        &caller,
+    )?;
+    let after = checked_cursor("page.token", body.page.token.as_deref(), "spc")?
+        .unwrap_or_default()
+        .to_owned();
+    let empty = || SearchAnswer {
+        results: Vec::new(),
+        page: PageToken {
+            next_token: String::new(),
+        },
+    };
+    let Some(snap) = snapshot_for(&app, &q).await? else {
+        return Ok(Json(empty()));
+    };
+    let now = app.now();
+    let mut ids: Vec<&SpaceId> = snap
+        .spaces()
+        .map(|s| &s.id)
+        .filter(|id| after.is_empty() || id.as_str() > after.as_str())
+        .filter(|id| decide(&snap, &q.subject, q.action, Resource::Space(id), now).allowed)
+        .collect();
+    ids.sort_unstable();
+    let next_token = if ids.len() > limit {
+        ids.get(limit - 1)
+            .map(|id| id.to_string())
+            .unwrap_or_default()
+    } else {
+        String::new()
+    };
+    let results = ids
+        .into_iter()
+        .take(limit)
+        .map(|id| FoundResource {
+            kind: "space".into(),
+            id: id.clone(),
+        })
+        .collect();
+    Ok(Json(SearchAnswer {
+        results,
+        page: PageToken { next_token },
+    }))
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, ToSchema)]
+pub struct Configuration {
+    pub policy_decision_point: String,
+    pub access_evaluation_endpoint: String,
+    pub access_evaluations_endpoint: String,
+    pub search_resource_endpoint: String,
+}
+
+/// The AuthZEN metadata document.
+#[utoipa::path(get, path = "/.well-known/authzen-configuration", tag = "decisions",
+    responses((status = 200, body = Configuration)), security(()))]
+pub async fn configuration(State(app): State<AppState>) -> Json<Configuration> {
+    let base = &app.config.public_url;
+    Json(Configuration {
+        policy_decision_point: base.clone(),
+        access_evaluation_endpoint: format!("{base}/access/v1/evaluation"),
+        access_evaluations_endpoint: format!("{base}/access/v1/evaluations"),
+        search_resource_endpoint: format!("{base}/access/v1/search/resource"),
+    })
+}
