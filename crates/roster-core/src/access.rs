@@ -111,6 +111,16 @@ pub fn authorize(
     }
 }
 
+/// An organization action (the Admin Area): [`authorize`] on the organization.
+pub fn authorize_org(
+    snapshot: &OrgSnapshot,
+    actor: &Actor,
+    action: Action,
+    now: Timestamp,
+) -> Result<Grant, RuleError> {
+    authorize(snapshot, actor, action, Resource::Organization, now)
+}
+
 /// Whether [`authorize`] would pass: for showing a control, never for
 /// guarding a change.
 pub fn allows(

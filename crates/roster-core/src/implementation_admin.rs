@@ -2,10 +2,9 @@
 //! removal, automatic expiry, the organization's toggle and the platform's
 //! reviews of Forever assignments.
 
-use crate::access::{authorize, authorize_platform, target, Actor, Grant};
+use crate::access::{authorize_org, authorize_platform, target, Actor, Grant};
 use crate::action::Action;
 use crate::catalog::Trigger;
-use crate::decide::Resource;
 use crate::error::RuleError;
 use crate::ids::UserId;
 use crate::outcome::{Change, EndReason, LeaveReason, Outcome};
@@ -47,13 +46,7 @@ pub fn remove_implementation_admin(
     confirm: bool,
     now: Timestamp,
 ) -> Result<Change, RuleError> {
-    let grant = authorize(
-        snapshot,
-        actor,
-        Action::MembersRemove,
-        Resource::Organization,
-        now,
-    )?;
+    let grant = authorize_org(snapshot, actor, Action::MembersRemove, now)?;
     let member = target(snapshot, user_id, now)?;
     if member.org_role != Some(OrgRole::ImplementationAdmin) {
         return Err(RuleError::Conflict {
@@ -99,13 +92,7 @@ pub fn set_implementation_admin_enabled(
     confirm: bool,
     now: Timestamp,
 ) -> Result<Change, RuleError> {
-    let grant = authorize(
-        snapshot,
-        actor,
-        Action::SettingsManage,
-        Resource::Organization,
-        now,
-    )?;
+    let grant = authorize_org(snapshot, actor, Action::SettingsManage, now)?;
     let mut change = Change::new(grant);
     if enabled == snapshot.settings.allow_implementation_admin {
         return Ok(change);

@@ -3,10 +3,9 @@
 
 use chrono::{Duration, SubsecRound};
 
-use crate::access::{authorize, Actor, Grant};
+use crate::access::{authorize_org, Actor, Grant};
 use crate::action::Action;
 use crate::catalog::Trigger;
-use crate::decide::Resource;
 use crate::duration::IaDuration;
 use crate::email::{split_email_list, Email};
 use crate::error::{Rejected, RuleError};
@@ -222,13 +221,7 @@ fn authorize_invite(
                     message: "spaces are only for space roles".into(),
                 });
             }
-            let grant = authorize(
-                snapshot,
-                actor,
-                Action::MembersInvite,
-                Resource::Organization,
-                now,
-            )?;
+            let grant = authorize_org(snapshot, actor, Action::MembersInvite, now)?;
             if role == OrgRole::Owner {
                 require_owner(snapshot, actor, now, "only an Owner may invite an Owner")?;
             }
@@ -525,22 +518,10 @@ fn guard_inviter(
     };
     let actor = Actor::User(inviter);
     let still_may = match invitation.role {
-        Role::Org(OrgRole::Owner) => authorize(
-            snapshot,
-            &actor,
-            Action::OwnerAssign,
-            Resource::Organization,
-            now,
-        )
-        .map(drop),
-        Role::Org(_) => authorize(
-            snapshot,
-            &actor,
-            Action::MembersInvite,
-            Resource::Organization,
-            now,
-        )
-        .map(drop),
+        Role::Org(OrgRole::Owner) => {
+            authorize_org(snapshot, &actor, Action::OwnerAssign, now).map(drop)
+        }
+        Role::Org(_) => authorize_org(snapshot, &actor, Action::MembersInvite, now).map(drop),
         Role::Space(_) => invitation
             .space_ids
             .iter()
@@ -577,13 +558,9 @@ fn authorize_on_invitation<'s>(
             }
             grant
         }
-        (Role::Org(_) | Role::Space(_), _) => authorize(
-            snapshot,
-            actor,
-            Action::MembersInvite,
-            Resource::Organization,
-            now,
-        )?,
+        (Role::Org(_) | Role::Space(_), _) => {
+            authorize_org(snapshot, actor, Action::MembersInvite, now)?
+        }
     };
     Ok((grant, invitation))
 }

@@ -31,6 +31,7 @@ pub mod spaces;
 pub mod status;
 pub mod text;
 pub mod tokens;
+pub mod webhooks;
 
 pub use access::{Actor, Grant, Principal};
 pub use action::{Action, ActionSet};
@@ -56,3 +57,4 @@ pub use snapshot::{
     OrgSettings, OrgSnapshot, SignInLink, Space, Timestamp,
 };
 pub use text::Name;
+pub use webhooks::{EventType, Secret, Webhook};

@@ -3,9 +3,8 @@
 //! the Implementation Admin allowlist set by the platform, deleted by an
 //! Owner.
 
-use crate::access::{authorize, authorize_platform, Actor};
+use crate::access::{authorize_org, authorize_platform, Actor};
 use crate::action::Action;
-use crate::decide::Resource;
 use crate::email::{DomainAllowlist, Email};
 use crate::error::RuleError;
 use crate::ids::UserId;
@@ -87,13 +86,7 @@ pub fn update_organization(
             "only the platform operator sets seat limits and seat roles".into(),
         ));
     }
-    let grant = authorize(
-        snapshot,
-        actor,
-        Action::SettingsManage,
-        Resource::Organization,
-        now,
-    )?;
+    let grant = authorize_org(snapshot, actor, Action::SettingsManage, now)?;
     let name = update
         .name
         .map(Name::into_string)
@@ -120,13 +113,7 @@ pub fn delete_organization(
     actor: &Actor,
     now: Timestamp,
 ) -> Result<Change, RuleError> {
-    let grant = authorize(
-        snapshot,
-        actor,
-        Action::OrgDelete,
-        Resource::Organization,
-        now,
-    )?;
+    let grant = authorize_org(snapshot, actor, Action::OrgDelete, now)?;
     Ok(Change::new(grant).with(Outcome::OrgDeleted {
         name: snapshot.name.clone(),
     }))

@@ -1,9 +1,8 @@
 //! Organization roles (SPEC §4 "Who may change whom"): assigning, changing
 //! and removing Owner, Admin and Implementation Admin.
 
-use crate::access::{authorize, target, Actor};
+use crate::access::{authorize_org, target, Actor};
 use crate::action::Action;
-use crate::decide::Resource;
 use crate::duration::IaDuration;
 use crate::error::RuleError;
 use crate::guards::{guard_implementation_admin, guard_owner, guard_seat, require_owner};
@@ -22,13 +21,7 @@ pub fn change_org_role(
     duration: Option<IaDuration>,
     now: Timestamp,
 ) -> Result<Change, RuleError> {
-    let grant = authorize(
-        snapshot,
-        actor,
-        Action::MembersChangeRole,
-        Resource::Organization,
-        now,
-    )?;
+    let grant = authorize_org(snapshot, actor, Action::MembersChangeRole, now)?;
     let mut change = Change::new(grant);
     let member = target(snapshot, user_id, now)?;
     let current = member.org_role;

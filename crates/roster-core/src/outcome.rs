@@ -5,12 +5,13 @@
 use crate::access::Grant;
 use crate::catalog::{LinkRequester, RevokeReason, SessionEnd, TokenKind, Trigger};
 use crate::email::Email;
-use crate::ids::{SpaceId, TokenId, UserId};
+use crate::ids::{SpaceId, TokenId, UserId, WebhookId};
 use crate::role::{OrgRole, SpaceRole};
 use crate::snapshot::{
     Effect, IaAssignment, Invitation, InvitationStatus, Member, MemberStatus, NewToken,
-    OrgSettings, SignInLink, Space,
+    OrgSettings, SignInLink, Space, Timestamp,
 };
+use crate::webhooks::{Secret, Webhook};
 
 /// Why an Implementation Admin's role ended (SPEC §6): the same effects,
 /// the same audit action and the same two emails however it ends.
@@ -187,6 +188,22 @@ pub enum Outcome {
         session_id: TokenId,
         how: SessionEnd,
     },
+    WebhookCreated {
+        webhook: Box<Webhook>,
+    },
+    WebhookUpdated {
+        before: Box<Webhook>,
+        after: Box<Webhook>,
+    },
+    WebhookDeleted {
+        webhook: Box<Webhook>,
+    },
+    WebhookSecretRotated {
+        webhook_id: WebhookId,
+        secret: Secret,
+        /// The old secret, and until when it still signs.
+        previous: (Secret, Timestamp),
+    },
 }
 
 impl Outcome {
@@ -308,6 +325,22 @@ impl Outcome {
             Outcome::SessionEnded { session_id, .. } => vec![Effect::RevokeToken {
                 token_id: session_id.clone(),
                 reason: RevokeReason::SignedOut,
+            }],
+            Outcome::WebhookCreated { webhook }
+            | Outcome::WebhookUpdated { after: webhook, .. } => {
+                vec![Effect::PutWebhook(webhook.as_ref().clone())]
+            }
+            Outcome::WebhookDeleted { webhook } => vec![Effect::DeleteWebhook {
+                id: webhook.id.clone(),
+            }],
+            Outcome::WebhookSecretRotated {
+                webhook_id,
+                secret,
+                previous,
+            } => vec![Effect::RotateWebhookSecret {
+                id: webhook_id.clone(),
+                secret: secret.clone(),
+                previous: previous.clone(),
             }],
         }
     }

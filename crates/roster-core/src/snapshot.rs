@@ -268,6 +268,17 @@ pub enum Effect {
     },
     /// Marks the organization deleted and revokes every token in it.
     DeleteOrg,
+    /// Creates or replaces a webhook endpoint.
+    PutWebhook(crate::webhooks::Webhook),
+    DeleteWebhook {
+        id: crate::ids::WebhookId,
+    },
+    /// A new signing secret; the previous one signs too until the time given.
+    RotateWebhookSecret {
+        id: crate::ids::WebhookId,
+        secret: crate::webhooks::Secret,
+        previous: (crate::webhooks::Secret, Timestamp),
+    },
 }
 
 /// The organization as the rules see it. Ids are interned to indexes so a
@@ -458,7 +469,10 @@ impl OrgSnapshot {
             | Effect::RecordReview { .. }
             | Effect::CreateSignInLink(_)
             | Effect::UseSignInLink { .. }
-            | Effect::DeleteOrg => {}
+            | Effect::DeleteOrg
+            | Effect::PutWebhook(_)
+            | Effect::DeleteWebhook { .. }
+            | Effect::RotateWebhookSecret { .. } => {}
         }
     }
 

@@ -1,7 +1,7 @@
 //! Roles inside a program (SPEC §4): who may manage them, adding, changing
 //! and removing them, and a participant leaving.
 
-use crate::access::{authorize, target, Actor, Grant};
+use crate::access::{authorize, authorize_org, target, Actor, Grant};
 use crate::action::Action;
 use crate::decide::Resource;
 use crate::error::RuleError;
@@ -23,14 +23,7 @@ pub fn authorize_space_roles(
     if snapshot.space(space_id).is_none() {
         return Err(RuleError::NotFound("space"));
     }
-    authorize(
-        snapshot,
-        actor,
-        Action::MembersChangeRole,
-        Resource::Organization,
-        now,
-    )
-    .or_else(|_| {
+    authorize_org(snapshot, actor, Action::MembersChangeRole, now).or_else(|_| {
         authorize(
             snapshot,
             actor,
@@ -51,14 +44,7 @@ pub fn guard_space_target(
     now: Timestamp,
 ) -> Result<(), RuleError> {
     let org_admin_target = target.effective_org_role(now).is_some();
-    let org_admin_actor = authorize(
-        snapshot,
-        actor,
-        Action::MembersChangeRole,
-        Resource::Organization,
-        now,
-    )
-    .is_ok();
+    let org_admin_actor = authorize_org(snapshot, actor, Action::MembersChangeRole, now).is_ok();
     if org_admin_target && !org_admin_actor {
         return Err(RuleError::Forbidden(
             "only organization admins change an organization admin's program roles".into(),

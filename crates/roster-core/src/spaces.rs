@@ -1,7 +1,7 @@
 //! Programs ("spaces") themselves: created, renamed and deleted by the org
 //! admin tier (SPEC §4 `spaces.*`).
 
-use crate::access::{authorize, Actor};
+use crate::access::{authorize, authorize_org, Actor};
 use crate::action::Action;
 use crate::catalog::Trigger;
 use crate::decide::Resource;
@@ -21,13 +21,7 @@ pub fn create_space(
     name: Name,
     now: Timestamp,
 ) -> Result<Change, RuleError> {
-    let grant = authorize(
-        snapshot,
-        actor,
-        Action::SpacesCreate,
-        Resource::Organization,
-        now,
-    )?;
+    let grant = authorize_org(snapshot, actor, Action::SpacesCreate, now)?;
     Ok(Change::new(grant).with(Outcome::SpaceCreated {
         space: Space {
             id,

@@ -1,9 +1,8 @@
 //! Deactivate, reactivate, remove (SPEC §7), one at a time or in bulk.
 
-use crate::access::{authorize, target, Actor};
+use crate::access::{authorize_org, target, Actor};
 use crate::action::Action;
 use crate::catalog::{BulkAction, Trigger};
-use crate::decide::Resource;
 use crate::error::RuleError;
 use crate::guards::{guard_owner, guard_seat, require_owner};
 use crate::ids::UserId;
@@ -19,15 +18,31 @@ pub fn deactivate(
     user_id: &UserId,
     now: Timestamp,
 ) -> Result<Change, RuleError> {
-    let grant = authorize(
-        snapshot,
-        actor,
-        Action::MembersDeactivate,
-        Resource::Organization,
-        now,
-    )?;
-    let mut change = Change::new(grant);
-    deactivate_into(&mut change, snapshot, actor, user_id, now)?;
+    single(snapshot, actor, BulkAction::Deactivate, user_id, now)
+}
+
+/// One person's step of an action, added to `change`.
+type Step = fn(&mut Change, &OrgSnapshot, &Actor, &UserId, Timestamp) -> Result<(), RuleError>;
+
+/// The action that guards each status change, and its step.
+fn step(action: BulkAction) -> (Action, Step) {
+    match action {
+        BulkAction::Deactivate => (Action::MembersDeactivate, deactivate_into),
+        BulkAction::Reactivate => (Action::MembersDeactivate, reactivate_into),
+        BulkAction::Remove => (Action::MembersRemove, remove_into),
+    }
+}
+
+fn single(
+    snapshot: &OrgSnapshot,
+    actor: &Actor,
+    action: BulkAction,
+    user_id: &UserId,
+    now: Timestamp,
+) -> Result<Change, RuleError> {
+    let (guard, step) = step(action);
+    let mut change = Change::new(authorize_org(snapshot, actor, guard, now)?);
+    step(&mut change, snapshot, actor, user_id, now)?;
     Ok(change)
 }
 
@@ -56,16 +71,7 @@ pub fn reactivate(
     user_id: &UserId,
     now: Timestamp,
 ) -> Result<Change, RuleError> {
-    let grant = authorize(
-        snapshot,
-        actor,
-        Action::MembersDeactivate,
-        Resource::Organization,
-        now,
-    )?;
-    let mut change = Change::new(grant);
-    reactivate_into(&mut change, snapshot, actor, user_id, now)?;
-    Ok(change)
+    single(snapshot, actor, BulkAction::Reactivate, user_id, now)
 }
 
 fn reactivate_into(
@@ -104,16 +110,7 @@ pub fn remove_member(
     user_id: &UserId,
     now: Timestamp,
 ) -> Result<Change, RuleError> {
-    let grant = authorize(
-        snapshot,
-        actor,
-        Action::MembersRemove,
-        Resource::Organization,
-        now,
-    )?;
-    let mut change = Change::new(grant);
-    remove_into(&mut change, snapshot, actor, user_id, now)?;
-    Ok(change)
+    single(snapshot, actor, BulkAction::Remove, user_id, now)
 }
 
 fn remove_into(
@@ -202,10 +199,7 @@ pub fn bulk(
     user_ids: &[UserId],
     now: Timestamp,
 ) -> Result<(Change, Vec<BulkResult>), RuleError> {
-    let guarding = match action {
-        BulkAction::Deactivate | BulkAction::Reactivate => Action::MembersDeactivate,
-        BulkAction::Remove => Action::MembersRemove,
-    };
+    let (guard, step) = step(action);
     let user_ids = distinct(user_ids);
     if user_ids.is_empty() || user_ids.len() > MAX_BULK {
         return Err(RuleError::Validation {
@@ -213,17 +207,13 @@ pub fn bulk(
             message: format!("user_ids must hold 1 to {MAX_BULK} distinct ids"),
         });
     }
-    let grant = authorize(snapshot, actor, guarding, Resource::Organization, now)?;
+    let grant = authorize_org(snapshot, actor, guard, now)?;
     let mut change = Change::new(grant);
     let mut working = snapshot.clone();
     let mut results = Vec::with_capacity(user_ids.len());
     for user_id in user_ids {
         let mut one = Change::new(change.grant().clone());
-        let done = match action {
-            BulkAction::Deactivate => deactivate_into(&mut one, &working, actor, user_id, now),
-            BulkAction::Reactivate => reactivate_into(&mut one, &working, actor, user_id, now),
-            BulkAction::Remove => remove_into(&mut one, &working, actor, user_id, now),
-        };
+        let done = step(&mut one, &working, actor, user_id, now);
         if done.is_ok() {
             for effect in one.effects() {
                 working.apply(&effect);

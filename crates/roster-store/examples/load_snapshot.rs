@@ -1,7 +1,9 @@
-//! How long a cold `Store::snapshot` takes for a large organization:
-//! 100,000 members, 10,000 spaces and 500,000 space roles.
+//! How long a cold `Store::snapshot` takes for a large organization: by
+//! default 100,000 members, 10,000 spaces and 500,000 space roles; a
+//! smaller member count may be given (spaces scale with it, one per ten).
 //!
-//! The data goes in directly with SQL (multi-row INSERTs in batches, one
+//! The organization and its first Owner are made through the write API;
+//! the rest goes in directly with SQL (multi-row INSERTs in batches, one
 //! transaction per table), not through `Store::write`. Then the snapshot is
 //! loaded five times, the cache emptied before each, and the median printed.
 //! Runs on SQLite (a temporary file) and, when `ROSTER_TEST_POSTGRES_URL` is
@@ -9,95 +11,89 @@
 //!
 //! ```sh
 //! ROSTER_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test \
-//!   cargo run --release -p roster-store --example load_snapshot
+//!   cargo run --release -p roster-store --example load_snapshot [-- MEMBERS]
 //! ```
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::convert::Infallible;
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use roster_core::{OrgSettings, SpaceRole};
-use roster_store::{AuditActor, Store, Write, WriteContext};
+use roster_core::{Actor, Email, OrgId, OrgSettings, RuleError, SpaceRole};
+use roster_store::{AccountRequest, Lookups, Planned, Store, WriteContext};
+use roster_testkit::{Backend, TestDb, POSTGRES_URL_VAR};
 use sqlx::{AnyPool, Executor};
 
-const MEMBERS: usize = 100_000;
-const SPACES: usize = 10_000;
+const DEFAULT_MEMBERS: usize = 100_000;
 const ROLES_PER_MEMBER: usize = 5;
 const BATCH: usize = 2_000;
 const RUNS: usize = 5;
 const ORG: &str = "org-bench";
 
+/// What to fill the organization with.
+#[derive(Clone, Copy)]
+struct Size {
+    members: usize,
+    spaces: usize,
+}
+
 #[tokio::main]
 async fn main() {
-    let dir = std::env::temp_dir().join(format!("roster_bench_{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let sqlite_url = format!("sqlite://{}", dir.join("roster.db").display());
-    bench("SQLite", &sqlite_url, &format!("{sqlite_url}?mode=rwc")).await;
-    let _ = std::fs::remove_dir_all(&dir);
+    let members = match std::env::args().nth(1) {
+        Some(arg) => arg
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n >= 30)
+            .unwrap_or_else(|| {
+                panic!("the member count must be a number of at least 30, not {arg}")
+            }),
+        None => DEFAULT_MEMBERS,
+    };
+    let size = Size {
+        members,
+        spaces: (members / 10).max(ROLES_PER_MEMBER),
+    };
 
-    match std::env::var("ROSTER_TEST_POSTGRES_URL") {
-        Ok(admin_url) => {
-            let name = format!("roster_bench_{}", uuid::Uuid::new_v4().simple());
-            admin_sql(&admin_url, &format!("CREATE DATABASE {name}")).await;
-            let base = admin_url
-                .rsplit_once('/')
-                .map(|(base, _)| base)
-                .unwrap_or(&admin_url);
-            let url = format!("{base}/{name}");
-            bench("PostgreSQL", &url, &url).await;
-            admin_sql(
-                &admin_url,
-                &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-            )
-            .await;
+    let sqlite = TestDb::new(Backend::Sqlite).await.unwrap();
+    bench("SQLite", &sqlite, size).await;
+    drop(sqlite);
+
+    if std::env::var(POSTGRES_URL_VAR).is_ok() {
+        if let Some(postgres) = TestDb::new(Backend::Postgres).await {
+            bench("PostgreSQL", &postgres, size).await;
         }
-        Err(_) => println!("PostgreSQL: skipped: ROSTER_TEST_POSTGRES_URL is not set"),
+    } else {
+        println!("PostgreSQL: skipped: {POSTGRES_URL_VAR} is not set");
     }
 }
 
-async fn admin_sql(admin_url: &str, sql: &str) {
-    sqlx::any::install_default_drivers();
-    let pool = AnyPool::connect(admin_url).await.unwrap();
-    pool.execute(sql).await.unwrap();
-    pool.close().await;
-}
-
-async fn bench(label: &str, url: &str, raw_url: &str) {
-    let store = Store::connect(url).await.unwrap();
+async fn bench(label: &str, db: &TestDb, size: Size) {
+    let Size { members, spaces } = size;
+    let store = Store::connect(db.url()).await.unwrap();
     store.migrate().await.unwrap();
-    let ctx = WriteContext {
-        now: chrono::Utc::now(),
-        actor: AuditActor::platform(),
-        request_id: None,
-    };
-    store
-        .create_org(ORG, "Bench", &OrgSettings::default(), &ctx, |_| {
-            Ok::<_, Infallible>(Write::new(()))
-        })
-        .await
-        .unwrap();
+    create_org(&store).await;
 
-    let raw = AnyPool::connect(raw_url).await.unwrap();
+    let raw = db.raw().await;
     let started = Instant::now();
-    fill(&raw).await;
+    fill(&raw, size).await;
     raw.execute("ANALYZE").await.unwrap();
     let setup = started.elapsed();
 
+    let org = OrgId::from(ORG);
     let mut times = Vec::new();
     for _ in 0..RUNS {
         store.evict_all();
         let started = Instant::now();
-        let snapshot = store.snapshot(ORG, None).await.unwrap().unwrap();
+        let snapshot = store.snapshot(&org, None).await.unwrap().unwrap();
         times.push(started.elapsed());
-        assert_eq!(snapshot.member_count(), MEMBERS);
-        assert_eq!(snapshot.space_count(), SPACES);
+        assert_eq!(snapshot.member_count(), members);
+        assert_eq!(snapshot.space_count(), spaces);
     }
-    let snapshot = store.snapshot(ORG, None).await.unwrap().unwrap();
+    let snapshot = store.snapshot(&org, None).await.unwrap().unwrap();
     let roles: usize = snapshot
         .members()
         .map(|m| snapshot.space_roles_of(m).count())
         .sum();
-    assert_eq!(roles, MEMBERS * ROLES_PER_MEMBER);
+    assert_eq!(roles, members * ROLES_PER_MEMBER);
 
     // Where the time goes: the database's part alone (rows fetched, not parsed).
     let mut fetch = Vec::new();
@@ -117,7 +113,7 @@ async fn bench(label: &str, url: &str, raw_url: &str) {
     times.sort();
     fetch.sort();
     println!(
-        "{label}: {MEMBERS} members, {SPACES} spaces, {roles} space roles (setup {:.1} s)",
+        "{label}: {members} members, {spaces} spaces, {roles} space roles (setup {:.1} s)",
         setup.as_secs_f64()
     );
     println!(
@@ -132,6 +128,41 @@ async fn bench(label: &str, url: &str, raw_url: &str) {
     );
     raw.close().await;
     store.close().await;
+}
+
+/// The organization, created by the platform with member 0 as its Owner.
+async fn create_org(store: &Store) {
+    let owner = AccountRequest {
+        email: Email::parse("user0@example.com").unwrap(),
+        fresh_id: "u000000".into(),
+        name: "User 0".to_owned(),
+    };
+    let lookups = Lookups {
+        accounts: vec![owner.clone()],
+        token: None,
+    };
+    let ctx = WriteContext {
+        now: chrono::Utc::now(),
+        request_id: None,
+    };
+    store
+        .create_org(
+            &OrgId::from(ORG),
+            "Bench",
+            &OrgSettings::default(),
+            &ctx,
+            &lookups,
+            |snap, found| {
+                let account = found
+                    .account(&owner.email)
+                    .ok_or(RuleError::NotFound("owner account"))?;
+                let change =
+                    roster_core::org::create_organization(snap, &Actor::Platform, account)?;
+                Ok::<_, RuleError>(Planned::new(change, ()))
+            },
+        )
+        .await
+        .unwrap();
 }
 
 fn ms(d: Duration) -> String {
@@ -149,23 +180,34 @@ async fn insert(raw: &AnyPool, head: &str, rows: impl Iterator<Item = String>) {
     tx.commit().await.unwrap();
 }
 
-async fn fill(raw: &AnyPool) {
+/// The step between a member's spaces: 2003 (the measured data set) when
+/// that gives five different spaces, else a fifth of them.
+fn space_stride(spaces: usize) -> usize {
+    let offsets: BTreeSet<usize> = (0..ROLES_PER_MEMBER).map(|k| k * 2003 % spaces).collect();
+    if offsets.len() == ROLES_PER_MEMBER {
+        2003
+    } else {
+        spaces / ROLES_PER_MEMBER
+    }
+}
+
+async fn fill(raw: &AnyPool, Size { members, spaces }: Size) {
     let now = chrono::Utc::now().timestamp_millis();
     let in_three_months = now + 90 * 24 * 3600 * 1000;
+    // Member 0, the Owner, exists already.
     insert(
         raw,
         "INSERT INTO users (id, email, name, created_at)",
-        (0..MEMBERS).map(|i| format!("('u{i:06}', 'user{i}@example.com', 'User {i}', {now})")),
+        (1..members).map(|i| format!("('u{i:06}', 'user{i}@example.com', 'User {i}', {now})")),
     )
     .await;
-    // One Owner, 19 Admins, 10 Implementation Admins, every 50th deactivated.
+    // 19 Admins, 10 Implementation Admins, every 50th member deactivated.
     insert(
         raw,
         "INSERT INTO memberships (org_id, user_id, status, org_role, ia_assigned_at, ia_expires_at, ia_duration, ia_invited_by, created_at)",
-        (0..MEMBERS).map(|i| {
+        (1..members).map(|i| {
             let status = if i % 50 == 49 { "deactivated" } else { "active" };
             let role = match i {
-                0 => "'owner', NULL, NULL, NULL, NULL".to_owned(),
                 1..20 => "'admin', NULL, NULL, NULL, NULL".to_owned(),
                 20..30 => format!("'implementation_admin', {now}, {in_three_months}, '3_months', 'u000000'"),
                 _ => "NULL, NULL, NULL, NULL, NULL".to_owned(),
@@ -177,16 +219,17 @@ async fn fill(raw: &AnyPool) {
     insert(
         raw,
         "INSERT INTO spaces (id, org_id, name, created_at)",
-        (0..SPACES).map(|j| format!("('s{j:05}', '{ORG}', 'Space {j}', {now})")),
+        (0..spaces).map(|j| format!("('s{j:05}', '{ORG}', 'Space {j}', {now})")),
     )
     .await;
     // Five roles per member, in five different spaces.
+    let stride = space_stride(spaces);
     insert(
         raw,
         "INSERT INTO space_roles (org_id, space_id, user_id, role)",
-        (0..MEMBERS).flat_map(|i| {
+        (0..members).flat_map(|i| {
             (0..ROLES_PER_MEMBER).map(move |k| {
-                let space = (i * 7 + k * 2003) % SPACES;
+                let space = (i * 7 + k * stride) % spaces;
                 let role = SpaceRole::ALL[(i + k) % 4].as_str();
                 format!("('{ORG}', 's{space:05}', 'u{i:06}', '{role}')")
             })

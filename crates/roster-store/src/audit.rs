@@ -8,10 +8,12 @@ use sha2::{Digest, Sha256};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
+use crate::events::{event_id, rfc3339, Event, EventActor, EventData};
 use crate::load::corrupt;
 use crate::plan::{AuditActor, AuditDraft, WriteContext};
 use crate::time::{from_ms, to_ms};
-use crate::{Store, StoreError};
+use crate::webhooks;
+use crate::{Backend, Store, StoreError};
 
 /// The hash the first entry of every organization chains from.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -52,16 +54,34 @@ fn entry_hash(e: &AuditEntry) -> String {
     hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
 }
 
+/// Appends a change's entries to its organization's chain, each with its
+/// event (and the deliveries of the endpoints that want it). Answers how
+/// many deliveries it queued.
 pub(crate) async fn append(
     tx: &mut Transaction<'static, Any>,
+    backend: Backend,
     org_id: &str,
     drafts: &[AuditDraft],
     grant_actor: &AuditActor,
     ctx: &WriteContext,
-) -> Result<(), StoreError> {
+    revision: i64,
+) -> Result<usize, StoreError> {
     if drafts.is_empty() {
-        return Ok(());
+        return Ok(0);
     }
+    let endpoints = webhooks::endpoints_for(tx, org_id).await?;
+    let mut deliveries = 0;
+    // The platform feed's place: SQLite has one writer, so an entry takes
+    // it as it is written; on PostgreSQL the sequencer gives it once the
+    // write has committed, in write order (crate::events).
+    let (position, write_order) = match backend {
+        Backend::Sqlite => ("(SELECT COALESCE(MAX(position), 0) + 1 FROM audit)", "NULL"),
+        Backend::Postgres => ("NULL", "nextval('roster_write_order')"),
+    };
+    let insert = format!(
+        "INSERT INTO audit (org_id, seq, id, at, actor_kind, actor_user_id, trigger_kind, action, target_user_id, space_id, details, request_id, prev_hash, hash, event_id, revision, position, write_order)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, {position}, {write_order})"
+    );
     // The organization row is locked by the caller, so the head is stable.
     let head = sqlx::query("SELECT audit_seq, audit_head FROM orgs WHERE id = $1")
         .bind(org_id)
@@ -90,26 +110,46 @@ pub(crate) async fn append(
             prev_hash: prev_hash.clone(),
         };
         entry.hash = entry_hash(&entry);
-        sqlx::query(
-            "INSERT INTO audit (org_id, seq, id, at, actor_kind, actor_user_id, trigger_kind, action, target_user_id, space_id, details, request_id, prev_hash, hash)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-        )
-        .bind(org_id)
-        .bind(entry.seq)
-        .bind(entry.id.as_str())
-        .bind(to_ms(entry.at))
-        .bind(entry.actor.kind.as_str())
-        .bind(entry.actor.user_id.as_ref().map(UserId::as_str))
-        .bind(entry.trigger.as_str())
-        .bind(entry.action.as_str())
-        .bind(entry.target_user_id.as_ref().map(UserId::as_str))
-        .bind(entry.space_id.as_ref().map(SpaceId::as_str))
-        .bind(entry.details.to_string())
-        .bind(entry.request_id.as_deref())
-        .bind(entry.prev_hash.as_str())
-        .bind(entry.hash.as_str())
-        .execute(&mut **tx)
-        .await?;
+        let event_id = event_id(&entry.id);
+        sqlx::query(&insert)
+            .bind(org_id)
+            .bind(entry.seq)
+            .bind(entry.id.as_str())
+            .bind(to_ms(entry.at))
+            .bind(entry.actor.kind.as_str())
+            .bind(entry.actor.user_id.as_ref().map(UserId::as_str))
+            .bind(entry.trigger.as_str())
+            .bind(entry.action.as_str())
+            .bind(entry.target_user_id.as_ref().map(UserId::as_str))
+            .bind(entry.space_id.as_ref().map(SpaceId::as_str))
+            .bind(entry.details.to_string())
+            .bind(entry.request_id.as_deref())
+            .bind(entry.prev_hash.as_str())
+            .bind(entry.hash.as_str())
+            .bind(event_id.as_str())
+            .bind(revision)
+            .execute(&mut **tx)
+            .await?;
+        if !endpoints.is_empty() {
+            let event = Event {
+                id: event_id,
+                kind: entry.action,
+                org_id: OrgId::from(org_id),
+                occurred_at: rfc3339(entry.at),
+                revision,
+                actor: EventActor {
+                    kind: entry.actor.kind,
+                    user_id: entry.actor.user_id.clone(),
+                },
+                trigger: entry.trigger,
+                data: EventData {
+                    target_user_id: entry.target_user_id.clone(),
+                    space_id: entry.space_id.clone(),
+                    details: entry.details.clone(),
+                },
+            };
+            deliveries += webhooks::enqueue(tx, &endpoints, &event, to_ms(ctx.now)).await?;
+        }
         prev_hash = entry.hash;
     }
     sqlx::query("UPDATE orgs SET audit_seq = $1, audit_head = $2 WHERE id = $3")
@@ -118,7 +158,7 @@ pub(crate) async fn append(
         .bind(org_id)
         .execute(&mut **tx)
         .await?;
-    Ok(())
+    Ok(deliveries)
 }
 
 fn parse_entry(row: &AnyRow) -> Result<AuditEntry, StoreError> {

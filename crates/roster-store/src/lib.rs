@@ -5,12 +5,14 @@
 
 mod audit;
 mod cache;
+mod events;
 mod load;
 mod outbox;
 mod plan;
 mod records;
 mod schema;
 mod time;
+mod webhooks;
 mod write;
 
 use std::sync::Arc;
@@ -20,6 +22,7 @@ use sqlx::{AnyPool, Executor};
 use std::str::FromStr;
 
 pub use audit::{AuditEntry, AuditFilter, ChainCheck};
+pub use events::{rfc3339, Event, EventActor, EventData, FeedItem, FeedQuery};
 pub use outbox::{EmailDraft, OutboxMessage};
 pub use plan::{
     AccountRequest, AuditActor, AuditDraft, Found, Lookups, Planned, Row, WriteContext,
@@ -27,6 +30,7 @@ pub use plan::{
 pub use records::{ForeverAssignment, OrgRecord, SignInLinkRecord, TokenRecord, UserRecord};
 pub use schema::SCHEMA_VERSION;
 pub use time::{from_ms, to_ms};
+pub use webhooks::{Attempt, Delivery, DEAD, DELIVERED, PENDING};
 pub use write::{WriteError, Written};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,6 +66,10 @@ pub struct Store {
     /// Woken after a commit that queued email, so delivery need not wait
     /// for the next job interval.
     outbox_queued: Arc<tokio::sync::Notify>,
+    /// Woken after a commit that wrote events (the sequencer places them).
+    events_written: Arc<tokio::sync::Notify>,
+    /// Woken after a commit that queued webhook deliveries.
+    deliveries_queued: Arc<tokio::sync::Notify>,
 }
 
 impl Store {
@@ -104,6 +112,8 @@ impl Store {
             write_gate: Arc::new(tokio::sync::Mutex::new(())),
             cache: Arc::new(cache::SnapshotCache::default()),
             outbox_queued: Arc::new(tokio::sync::Notify::new()),
+            events_written: Arc::new(tokio::sync::Notify::new()),
+            deliveries_queued: Arc::new(tokio::sync::Notify::new()),
         })
     }
 
@@ -114,6 +124,37 @@ impl Store {
 
     pub(crate) fn announce_email(&self) {
         self.outbox_queued.notify_one();
+    }
+
+    /// Resolves after a commit that queued webhook deliveries (in this process).
+    pub async fn delivery_queued(&self) {
+        self.deliveries_queued.notified().await;
+    }
+
+    pub(crate) fn announce_delivery(&self) {
+        self.deliveries_queued.notify_one();
+    }
+
+    pub(crate) fn announce_events(&self) {
+        self.events_written.notify_one();
+    }
+
+    /// Places committed events in the platform feed: at once after a write
+    /// of this process, and every quarter second for writes of replicas
+    /// that stopped before placing theirs (so within a second of commit).
+    pub fn spawn_sequencer(&self) -> tokio::task::JoinHandle<()> {
+        let store = self.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = store.events_written.notified() => {}
+                    _ = tokio::time::sleep(std::time::Duration::from_millis(250)) => {}
+                }
+                if let Err(e) = store.sequence_events().await {
+                    tracing::warn!(error = %e, "could not place events in the platform feed");
+                }
+            }
+        })
     }
 
     pub fn backend(&self) -> Backend {

@@ -7,14 +7,21 @@ use crate::{Backend, Store, StoreError};
 
 /// The newest migration: a database is up to date when every version up to
 /// this one is recorded once.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
+
+/// A statement of a migration, for both backends or one.
+#[derive(Clone, Copy)]
+enum Statement {
+    Both(&'static str),
+    Postgres(&'static str),
+}
 
 /// Each migration is a list of statements applied in one transaction.
-const MIGRATIONS: &[(i64, &[&str])] = &[(
+const MIGRATIONS: &[(i64, &[Statement])] = &[(
     1,
     &[
-        "CREATE TABLE roster_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-        "CREATE TABLE orgs (
+        Statement::Both("CREATE TABLE roster_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"),
+        Statement::Both("CREATE TABLE orgs (
             id TEXT PRIMARY KEY,
             name TEXT NOT NULL,
             seat_limit BIGINT,
@@ -24,14 +31,14 @@ const MIGRATIONS: &[(i64, &[&str])] = &[(
             revision BIGINT NOT NULL DEFAULT 0,
             created_at BIGINT NOT NULL,
             deleted_at BIGINT
-        )",
-        "CREATE TABLE users (
+        )"),
+        Statement::Both("CREATE TABLE users (
             id TEXT PRIMARY KEY,
             email TEXT NOT NULL UNIQUE,
             name TEXT NOT NULL,
             created_at BIGINT NOT NULL
-        )",
-        "CREATE TABLE memberships (
+        )"),
+        Statement::Both("CREATE TABLE memberships (
             org_id TEXT NOT NULL REFERENCES orgs(id),
             user_id TEXT NOT NULL REFERENCES users(id),
             status TEXT NOT NULL CHECK (status IN ('active', 'deactivated')),
@@ -44,25 +51,25 @@ const MIGRATIONS: &[(i64, &[&str])] = &[(
             created_at BIGINT NOT NULL,
             PRIMARY KEY (org_id, user_id),
             CHECK ((org_role = 'implementation_admin') = (ia_duration IS NOT NULL))
-        )",
-        "CREATE INDEX memberships_ia_expiry ON memberships (ia_expires_at) WHERE ia_expires_at IS NOT NULL",
-        "CREATE TABLE spaces (
+        )"),
+        Statement::Both("CREATE INDEX memberships_ia_expiry ON memberships (ia_expires_at) WHERE ia_expires_at IS NOT NULL"),
+        Statement::Both("CREATE TABLE spaces (
             id TEXT PRIMARY KEY,
             org_id TEXT NOT NULL REFERENCES orgs(id),
             name TEXT NOT NULL,
             created_at BIGINT NOT NULL
-        )",
-        "CREATE INDEX spaces_org ON spaces (org_id)",
-        "CREATE TABLE space_roles (
+        )"),
+        Statement::Both("CREATE INDEX spaces_org ON spaces (org_id)"),
+        Statement::Both("CREATE TABLE space_roles (
             org_id TEXT NOT NULL,
             space_id TEXT NOT NULL REFERENCES spaces(id),
             user_id TEXT NOT NULL,
             role TEXT NOT NULL CHECK (role IN ('program_admin', 'facilitator', 'participant', 'sponsor')),
             PRIMARY KEY (space_id, user_id),
             FOREIGN KEY (org_id, user_id) REFERENCES memberships(org_id, user_id)
-        )",
-        "CREATE INDEX space_roles_org ON space_roles (org_id, user_id)",
-        "CREATE TABLE invitations (
+        )"),
+        Statement::Both("CREATE INDEX space_roles_org ON space_roles (org_id, user_id)"),
+        Statement::Both("CREATE TABLE invitations (
             id TEXT PRIMARY KEY,
             org_id TEXT NOT NULL REFERENCES orgs(id),
             batch_id TEXT NOT NULL,
@@ -77,9 +84,9 @@ const MIGRATIONS: &[(i64, &[&str])] = &[(
             send_count BIGINT NOT NULL,
             created_at BIGINT NOT NULL,
             token_hash TEXT UNIQUE
-        )",
-        "CREATE INDEX invitations_org ON invitations (org_id, status)",
-        "CREATE TABLE tokens (
+        )"),
+        Statement::Both("CREATE INDEX invitations_org ON invitations (org_id, status)"),
+        Statement::Both("CREATE TABLE tokens (
             id TEXT PRIMARY KEY,
             org_id TEXT NOT NULL REFERENCES orgs(id),
             user_id TEXT NOT NULL REFERENCES users(id),
@@ -90,9 +97,9 @@ const MIGRATIONS: &[(i64, &[&str])] = &[(
             expires_at BIGINT,
             revoked_at BIGINT,
             revoked_reason TEXT
-        )",
-        "CREATE INDEX tokens_owner ON tokens (org_id, user_id)",
-        "CREATE TABLE audit (
+        )"),
+        Statement::Both("CREATE INDEX tokens_owner ON tokens (org_id, user_id)"),
+        Statement::Both("CREATE TABLE audit (
             org_id TEXT NOT NULL,
             seq BIGINT NOT NULL,
             id TEXT NOT NULL UNIQUE,
@@ -108,8 +115,8 @@ const MIGRATIONS: &[(i64, &[&str])] = &[(
             prev_hash TEXT NOT NULL,
             hash TEXT NOT NULL,
             PRIMARY KEY (org_id, seq)
-        )",
-        "CREATE TABLE outbox (
+        )"),
+        Statement::Both("CREATE TABLE outbox (
             id TEXT PRIMARY KEY,
             org_id TEXT,
             recipient TEXT NOT NULL,
@@ -125,20 +132,20 @@ const MIGRATIONS: &[(i64, &[&str])] = &[(
             last_error TEXT,
             created_at BIGINT NOT NULL,
             sent_at BIGINT
-        )",
-        "CREATE INDEX outbox_due ON outbox (status, next_attempt_at)",
-        "CREATE TABLE ia_reviews (
+        )"),
+        Statement::Both("CREATE INDEX outbox_due ON outbox (status, next_attempt_at)"),
+        Statement::Both("CREATE TABLE ia_reviews (
             org_id TEXT NOT NULL,
             user_id TEXT NOT NULL,
             reviewed_at BIGINT NOT NULL
-        )",
-        "CREATE TABLE sign_in_links (
+        )"),
+        Statement::Both("CREATE TABLE sign_in_links (
             token_hash TEXT PRIMARY KEY,
             org_id TEXT NOT NULL,
             user_id TEXT NOT NULL,
             expires_at BIGINT NOT NULL,
             used_at BIGINT
-        )",
+        )"),
     ],
 ),
 (
@@ -146,11 +153,67 @@ const MIGRATIONS: &[(i64, &[&str])] = &[(
     &[
         // The chain's head lives with the organization, written in the same
         // transaction as each entry, so removing the newest entries shows.
-        "ALTER TABLE orgs ADD COLUMN audit_seq BIGINT NOT NULL DEFAULT 0",
-        "ALTER TABLE orgs ADD COLUMN audit_head TEXT NOT NULL DEFAULT ''",
-        "UPDATE orgs SET
+        Statement::Both("ALTER TABLE orgs ADD COLUMN audit_seq BIGINT NOT NULL DEFAULT 0"),
+        Statement::Both("ALTER TABLE orgs ADD COLUMN audit_head TEXT NOT NULL DEFAULT ''"),
+        Statement::Both("UPDATE orgs SET
             audit_seq = COALESCE((SELECT MAX(a.seq) FROM audit a WHERE a.org_id = orgs.id), 0),
-            audit_head = COALESCE((SELECT a.hash FROM audit a WHERE a.org_id = orgs.id ORDER BY a.seq DESC LIMIT 1), '')",
+            audit_head = COALESCE((SELECT a.hash FROM audit a WHERE a.org_id = orgs.id ORDER BY a.seq DESC LIMIT 1), '')"),
+    ],
+),
+(
+    3,
+    &[
+        // Events (SPEC §16): one per audit entry, with the organization's
+        // revision after the change and its place in the platform feed.
+        Statement::Both("ALTER TABLE audit ADD COLUMN event_id TEXT"),
+        Statement::Both("ALTER TABLE audit ADD COLUMN revision BIGINT"),
+        Statement::Both("ALTER TABLE audit ADD COLUMN position BIGINT"),
+        Statement::Both("ALTER TABLE audit ADD COLUMN write_order BIGINT"),
+        Statement::Both("UPDATE audit SET event_id = 'evt_' || replace(id, '-', '')"),
+        Statement::Both("CREATE UNIQUE INDEX audit_event_id ON audit (event_id)"),
+        Statement::Both("CREATE UNIQUE INDEX audit_position ON audit (position)"),
+        Statement::Both("CREATE INDEX audit_unplaced ON audit (write_order) WHERE position IS NULL"),
+        Statement::Postgres("CREATE SEQUENCE roster_write_order"),
+        // Entries written before events existed join the platform feed in
+        // time order.
+        Statement::Both("UPDATE audit SET position = numbered.position FROM (
+            SELECT org_id, seq, ROW_NUMBER() OVER (ORDER BY at, org_id, seq) AS position FROM audit
+        ) numbered WHERE audit.org_id = numbered.org_id AND audit.seq = numbered.seq"),
+        Statement::Both("CREATE TABLE webhooks (
+            id TEXT PRIMARY KEY,
+            org_id TEXT,
+            url TEXT NOT NULL,
+            types TEXT NOT NULL,
+            description TEXT NOT NULL,
+            enabled BIGINT NOT NULL,
+            disabled_reason TEXT,
+            secret TEXT NOT NULL,
+            previous_secret TEXT,
+            previous_until BIGINT,
+            created_at BIGINT NOT NULL
+        )"),
+        Statement::Both("CREATE INDEX webhooks_org ON webhooks (org_id)"),
+        Statement::Both("CREATE TABLE deliveries (
+            id TEXT PRIMARY KEY,
+            webhook_id TEXT NOT NULL,
+            event_id TEXT NOT NULL,
+            event_type TEXT NOT NULL,
+            org_id TEXT,
+            payload TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'dead')),
+            attempts BIGINT NOT NULL,
+            last_status BIGINT,
+            last_error TEXT,
+            next_attempt_at BIGINT NOT NULL,
+            delivered_at BIGINT,
+            lease_until BIGINT,
+            lease_token BIGINT NOT NULL,
+            created_at BIGINT NOT NULL
+        )"),
+        Statement::Both("CREATE INDEX deliveries_due ON deliveries (status, next_attempt_at)"),
+        Statement::Both("CREATE INDEX deliveries_endpoint ON deliveries (webhook_id, id)"),
+        // Fenced leases for the email outbox too (SPEC §19).
+        Statement::Both("ALTER TABLE outbox ADD COLUMN lease_token BIGINT NOT NULL DEFAULT 0"),
     ],
 )];
 
@@ -162,7 +225,7 @@ impl Store {
         if self.backend == Backend::Postgres {
             conn.execute("SELECT pg_advisory_lock(7402611)").await?;
         }
-        let result = apply_all(&mut conn).await;
+        let result = apply_all(&mut conn, self.backend).await;
         if self.backend == Backend::Postgres {
             conn.execute("SELECT pg_advisory_unlock(7402611)").await?;
         }
@@ -170,7 +233,7 @@ impl Store {
     }
 }
 
-async fn apply_all(conn: &mut AnyConnection) -> Result<(), StoreError> {
+async fn apply_all(conn: &mut AnyConnection, backend: Backend) -> Result<(), StoreError> {
     conn.execute(
         "CREATE TABLE IF NOT EXISTS roster_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
     )
@@ -186,7 +249,12 @@ async fn apply_all(conn: &mut AnyConnection) -> Result<(), StoreError> {
         }
         let mut tx = conn.begin().await?;
         for statement in *statements {
-            tx.execute(*statement).await?;
+            match (statement, backend) {
+                (Statement::Both(sql), _) | (Statement::Postgres(sql), Backend::Postgres) => {
+                    tx.execute(*sql).await?;
+                }
+                (Statement::Postgres(_), Backend::Sqlite) => {}
+            }
         }
         sqlx::query("INSERT INTO roster_migrations (version, applied_at) VALUES ($1, $2)")
             .bind(*version)

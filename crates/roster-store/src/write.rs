@@ -20,6 +20,7 @@ use crate::outbox;
 use crate::plan::{AuditActor, Found, Lookups, Planned, Row, WriteContext};
 use crate::records::read_token;
 use crate::time::to_ms;
+use crate::webhooks;
 use crate::{Backend, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +37,13 @@ impl<E> From<sqlx::Error> for WriteError<E> {
     fn from(e: sqlx::Error) -> Self {
         WriteError::Store(StoreError::from(e))
     }
+}
+
+/// What a transaction wrote besides its effects.
+struct Persisted {
+    revision: i64,
+    events: usize,
+    deliveries: usize,
 }
 
 /// What a committed write answers.
@@ -99,14 +107,14 @@ impl Store {
             });
         }
         let effects = planned.change().effects();
-        let revision = self
+        let persisted = self
             .persist(&mut tx, org_id, &planned, &effects, ctx)
             .await?;
         tx.commit().await?;
-        self.after_commit(org_id, snapshot, &planned, &effects, revision);
+        self.after_commit(org_id, snapshot, &planned, &effects, &persisted);
         Ok(Written {
             value: planned.value,
-            revision,
+            revision: persisted.revision,
         })
     }
 
@@ -144,14 +152,14 @@ impl Store {
         let planned = rules(&snapshot, &found).map_err(WriteError::Rule)?;
         check_grant(&planned, org_id)?;
         let effects = planned.change().effects();
-        let revision = self
+        let persisted = self
             .persist(&mut tx, org_id, &planned, &effects, ctx)
             .await?;
         tx.commit().await?;
-        self.after_commit(org_id, snapshot, &planned, &effects, revision);
+        self.after_commit(org_id, snapshot, &planned, &effects, &persisted);
         Ok(Written {
             value: planned.value,
-            revision,
+            revision: persisted.revision,
         })
     }
 
@@ -161,10 +169,17 @@ impl Store {
         snapshot: Arc<OrgSnapshot>,
         planned: &Planned<T>,
         effects: &[Effect],
-        revision: i64,
+        persisted: &Persisted,
     ) {
+        let revision = persisted.revision;
         if !planned.emails.is_empty() {
             self.announce_email();
+        }
+        if persisted.events > 0 {
+            self.announce_events();
+        }
+        if persisted.deliveries > 0 {
+            self.announce_delivery();
         }
         if effects.iter().any(|e| matches!(e, Effect::DeleteOrg)) {
             self.cache.evict(org_id.as_str(), None);
@@ -197,7 +212,7 @@ impl Store {
         planned: &Planned<T>,
         effects: &[Effect],
         ctx: &WriteContext,
-    ) -> Result<i64, StoreError> {
+    ) -> Result<Persisted, StoreError> {
         let now = to_ms(ctx.now);
         let revision: i64 =
             sqlx::query("UPDATE orgs SET revision = revision + 1 WHERE id = $1 RETURNING revision")
@@ -213,7 +228,8 @@ impl Store {
             persist_row(tx, org, row).await?;
         }
         let actor = AuditActor::of(planned.change().grant().by());
-        audit::append(tx, org, &planned.audit, &actor, ctx).await?;
+        let deliveries =
+            audit::append(tx, self.backend, org, &planned.audit, &actor, ctx, revision).await?;
         for email in &planned.emails {
             outbox::enqueue(tx, Some(org), email, now).await?;
         }
@@ -224,7 +240,11 @@ impl Store {
                 .execute(&mut **tx)
                 .await?;
         }
-        Ok(revision)
+        Ok(Persisted {
+            revision,
+            events: planned.audit.len(),
+            deliveries,
+        })
     }
 }
 
@@ -590,6 +610,13 @@ async fn persist_effect(
                 return Err(StoreError::Conflict("this sign-in link was already used"));
             }
         }
+        Effect::PutWebhook(webhook) => webhooks::put(tx, webhook).await?,
+        Effect::DeleteWebhook { id } => webhooks::delete(tx, id).await?,
+        Effect::RotateWebhookSecret {
+            id,
+            secret,
+            previous,
+        } => webhooks::rotate(tx, id, secret, previous).await?,
         Effect::DeleteOrg => {
             sqlx::query("UPDATE tokens SET revoked_at = $1, revoked_reason = 'org_deleted' WHERE org_id = $2 AND revoked_at IS NULL")
                 .bind(now)

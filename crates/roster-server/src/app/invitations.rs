@@ -106,9 +106,8 @@ impl AppState {
         org: &OrgId,
         id: &InvitationId,
     ) -> ApiResult<i64> {
-        let actor = ctx.actor(org)?;
-        self.apply(org, Some(&ctx.request_id), |snap, now| {
-            Ok(invite::revoke_invitation(snap, &actor, id, now)?)
+        self.act(ctx, org, |snap, actor, now| {
+            invite::revoke_invitation(snap, actor, id, now)
         })
         .await
     }

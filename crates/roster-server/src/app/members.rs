@@ -179,10 +179,9 @@ impl AppState {
         org: &OrgId,
         user: &UserId,
     ) -> ApiResult<Written<MemberView>> {
-        let actor = ctx.actor(org)?;
         let revision = self
-            .apply(org, Some(&ctx.request_id), |snap, now| {
-                Ok(status::deactivate(snap, &actor, user, now)?)
+            .act(ctx, org, |snap, actor, now| {
+                status::deactivate(snap, actor, user, now)
             })
             .await?;
         self.member_after(&ctx.caller, org, user, revision).await
@@ -194,10 +193,9 @@ impl AppState {
         org: &OrgId,
         user: &UserId,
     ) -> ApiResult<Written<MemberView>> {
-        let actor = ctx.actor(org)?;
         let revision = self
-            .apply(org, Some(&ctx.request_id), |snap, now| {
-                Ok(status::reactivate(snap, &actor, user, now)?)
+            .act(ctx, org, |snap, actor, now| {
+                status::reactivate(snap, actor, user, now)
             })
             .await?;
         self.member_after(&ctx.caller, org, user, revision).await
@@ -217,9 +215,8 @@ impl AppState {
     }
 
     pub async fn remove_member(&self, ctx: &Ctx, org: &OrgId, user: &UserId) -> ApiResult<i64> {
-        let actor = ctx.actor(org)?;
-        self.apply(org, Some(&ctx.request_id), |snap, now| {
-            Ok(status::remove_member(snap, &actor, user, now)?)
+        self.act(ctx, org, |snap, actor, now| {
+            status::remove_member(snap, actor, user, now)
         })
         .await
     }
@@ -231,9 +228,8 @@ impl AppState {
         user: &UserId,
         confirm: bool,
     ) -> ApiResult<i64> {
-        let actor = ctx.actor(org)?;
-        self.apply(org, Some(&ctx.request_id), |snap, now| {
-            Ok(remove_ia_rule(snap, &actor, user, confirm, now)?)
+        self.act(ctx, org, |snap, actor, now| {
+            remove_ia_rule(snap, actor, user, confirm, now)
         })
         .await
     }

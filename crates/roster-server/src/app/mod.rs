@@ -22,7 +22,7 @@ pub mod tokens;
 
 use std::sync::Arc;
 
-use roster_core::{Action, Actor, Change, OrgId, OrgSnapshot, Resource, Timestamp};
+use roster_core::{Action, Actor, Change, OrgId, OrgSnapshot, Resource, RuleError, Timestamp};
 use roster_store::{Found, Lookups, WriteContext, Written};
 
 use crate::auth::Caller;
@@ -99,6 +99,21 @@ impl AppState {
                 Ok::<_, ApiError>(effects::plan(change, snap, effects, value))
             })
             .await?)
+    }
+
+    /// A use case that is one core rule run by the caller: who they act as
+    /// in `org`, the rule, the revision it produced.
+    pub(crate) async fn act(
+        &self,
+        ctx: &Ctx,
+        org_id: &OrgId,
+        rule: impl FnOnce(&OrgSnapshot, &Actor, Timestamp) -> Result<Change, RuleError>,
+    ) -> ApiResult<i64> {
+        let actor = ctx.actor(org_id)?;
+        self.apply(org_id, Some(&ctx.request_id), |snap, now| {
+            Ok(rule(snap, &actor, now)?)
+        })
+        .await
     }
 
     /// [`AppState::change`] for a rule that answers only its change.

@@ -101,10 +101,9 @@ impl AppState {
         org: &OrgId,
         update: OrgUpdate,
     ) -> ApiResult<Written<OrgView>> {
-        let actor = ctx.actor(org)?;
         let revision = self
-            .apply(org, Some(&ctx.request_id), |snap, now| {
-                Ok(org::update_organization(snap, &actor, update, now)?)
+            .act(ctx, org, |snap, actor, now| {
+                org::update_organization(snap, actor, update, now)
             })
             .await?;
         let snap = self.snapshot(org, Some(revision)).await?;
@@ -115,9 +114,8 @@ impl AppState {
     }
 
     pub async fn delete_org(&self, ctx: &Ctx, org: &OrgId) -> ApiResult<i64> {
-        let actor = ctx.actor(org)?;
-        self.apply(org, Some(&ctx.request_id), |snap, now| {
-            Ok(org::delete_organization(snap, &actor, now)?)
+        self.act(ctx, org, |snap, actor, now| {
+            org::delete_organization(snap, actor, now)
         })
         .await
     }
@@ -129,10 +127,9 @@ impl AppState {
         allowlist: DomainAllowlist,
     ) -> ApiResult<Written<DomainsView>> {
         ctx.caller.require_platform()?;
-        let actor = ctx.actor(org)?;
         let revision = self
-            .apply(org, Some(&ctx.request_id), |snap, _| {
-                Ok(org::set_allowlist(snap, &actor, allowlist)?)
+            .act(ctx, org, |snap, actor, _| {
+                org::set_allowlist(snap, actor, allowlist)
             })
             .await?;
         let snap = self.snapshot(org, Some(revision)).await?;

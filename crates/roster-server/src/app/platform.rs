@@ -39,9 +39,8 @@ impl AppState {
 
     pub async fn review_forever(&self, ctx: &Ctx, org: &OrgId, user: &UserId) -> ApiResult<i64> {
         ctx.caller.require_platform()?;
-        let actor = ctx.actor(org)?;
-        self.apply(org, Some(&ctx.request_id), |snap, now| {
-            Ok(record_forever_review(snap, &actor, user, now)?)
+        self.act(ctx, org, |snap, actor, now| {
+            record_forever_review(snap, actor, user, now)
         })
         .await
     }

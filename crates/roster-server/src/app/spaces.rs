@@ -159,9 +159,8 @@ impl AppState {
     }
 
     pub async fn delete_space(&self, ctx: &Ctx, org: &OrgId, space: &SpaceId) -> ApiResult<i64> {
-        let actor = ctx.actor(org)?;
-        self.apply(org, Some(&ctx.request_id), |snap, now| {
-            Ok(delete_space(snap, &actor, space, now)?)
+        self.act(ctx, org, |snap, actor, now| {
+            delete_space(snap, actor, space, now)
         })
         .await
     }
@@ -271,9 +270,8 @@ impl AppState {
         space: &SpaceId,
         confirm: bool,
     ) -> ApiResult<i64> {
-        let actor = ctx.actor(org)?;
-        self.apply(org, Some(&ctx.request_id), |snap, now| {
-            Ok(space_roles::leave_space(snap, &actor, space, confirm, now)?)
+        self.act(ctx, org, |snap, actor, now| {
+            space_roles::leave_space(snap, actor, space, confirm, now)
         })
         .await
     }

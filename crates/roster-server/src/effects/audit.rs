@@ -2,7 +2,7 @@
 //! (API.md "Audit"), their triggers and their details.
 
 use roster_core::{
-    AuditAction, IaAssignment, Invitation, OrgSettings, Outcome, SpaceId, Trigger, UserId,
+    AuditAction, IaAssignment, Invitation, OrgSettings, Outcome, SpaceId, Trigger, UserId, Webhook,
 };
 use roster_store::{AuditActor, AuditDraft};
 use serde_json::{json, Value};
@@ -71,8 +71,10 @@ pub fn entries(outcome: &Outcome) -> Vec<AuditDraft> {
             if let Some(name) = name {
                 details["name"] = json!(name);
             }
-            if let Some(Value::Object(seats)) = settings.as_ref().map(seat_details) {
-                details.as_object_mut().map(|d| d.extend(seats));
+            if let (Some(Value::Object(seats)), Some(all)) =
+                (settings.as_ref().map(seat_details), details.as_object_mut())
+            {
+                all.extend(seats);
             }
             vec![draft(A::OrgUpdated, details)]
         }
@@ -261,5 +263,35 @@ pub fn entries(outcome: &Outcome) -> Vec<AuditDraft> {
             ),
             user_id,
         )],
+        Outcome::WebhookCreated { webhook } => {
+            vec![draft(A::WebhookCreated, webhook_details(webhook))]
+        }
+        Outcome::WebhookUpdated { before, after } => {
+            let mut details = webhook_details(after);
+            details["before"] = webhook_details(before);
+            vec![draft(A::WebhookUpdated, details)]
+        }
+        Outcome::WebhookDeleted { webhook } => {
+            vec![draft(A::WebhookDeleted, webhook_details(webhook))]
+        }
+        Outcome::WebhookSecretRotated {
+            webhook_id,
+            previous,
+            ..
+        } => vec![draft(
+            A::WebhookSecretRotated,
+            json!({"webhook_id": webhook_id, "previous_secret_until": time(previous.1)}),
+        )],
     }
+}
+
+/// An endpoint as the audit log records it: never its secret.
+fn webhook_details(webhook: &Webhook) -> Value {
+    json!({
+        "webhook_id": webhook.id,
+        "url": webhook.url,
+        "types": webhook.types,
+        "enabled": webhook.enabled,
+        "description": webhook.description,
+    })
 }

@@ -91,7 +91,7 @@ async fn render(
                     tr data-invitation=(inv.id) {
                         td { (inv.email.as_str()) }
                         td { (inv.role.label()) @if let Some(d) = inv.duration { " (" (d.label()) ")" } }
-                        td { (inv.space_ids.iter().map(|s| space_name(s)).collect::<Vec<_>>().join(", ")) }
+                        td { (inv.space_ids.iter().map(&space_name).collect::<Vec<_>>().join(", ")) }
                         td.status { (shown.as_str()) }
                         td { (inv.send_count) "×" }
                         td { (kit::date(inv.expires_at)) }
