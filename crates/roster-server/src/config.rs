@@ -15,6 +15,9 @@ pub struct Config {
     pub dev_clock: bool,
     /// How long an invitation stays open (SPEC §5: 14 days by default).
     pub invitation_ttl: chrono::Duration,
+    /// `ROSTER_WEBHOOK_ALLOW_PRIVATE=1`: webhook URLs may point at loopback
+    /// and private addresses (tests, single-host setups).
+    pub webhook_allow_private: bool,
 }
 
 impl Config {
@@ -58,6 +61,7 @@ impl Config {
                 .collect(),
             job_interval: Duration::from_millis(job_interval_ms),
             dev_clock: get("ROSTER_DEV_CLOCK").as_deref() == Some("1"),
+            webhook_allow_private: get("ROSTER_WEBHOOK_ALLOW_PRIVATE").as_deref() == Some("1"),
             invitation_ttl: chrono::Duration::days(invitation_ttl_days),
             listen,
         })

@@ -14,8 +14,9 @@ use roster_store::{OutboxMessage, StoreError};
 use crate::state::AppState;
 
 pub const MAX_ATTEMPTS: i64 = 8;
-/// How long a claimed message is reserved for one sender. API.md: delivery
-/// interrupted by a crash resumes within one minute.
+/// How long a claimed message is reserved for one sender: longer than one
+/// send may take (the 15 s SMTP timeout), and renewed before each send.
+/// API.md: delivery interrupted by a crash resumes within one minute.
 const LEASE_SECONDS: i64 = 30;
 
 type Transport = AsyncSmtpTransport<Tokio1Executor>;
@@ -110,6 +111,16 @@ pub async fn deliver_due(app: &AppState) -> Result<(usize, usize), StoreError> {
             return Ok((sent, failed));
         }
         for m in batch {
+            // Renewed right before sending: if the lease ran out meanwhile
+            // and another worker took the message over, it is theirs to send.
+            let now = app.now();
+            if !app
+                .store
+                .renew_email(&m, now + Duration::seconds(LEASE_SECONDS))
+                .await?
+            {
+                continue;
+            }
             let result = match message(&from, &m) {
                 Ok(msg) => transport
                     .send(msg)
@@ -120,15 +131,17 @@ pub async fn deliver_due(app: &AppState) -> Result<(usize, usize), StoreError> {
             };
             match result {
                 Ok(()) => {
-                    app.store.mark_sent(&m.id, app.now()).await?;
-                    sent += 1;
+                    if app.store.mark_sent(&m, app.now()).await? {
+                        sent += 1;
+                    }
                 }
                 Err(e) => {
                     tracing::warn!(message_id = %m.message_id, attempts = m.attempts, error = %e, "email delivery failed");
                     let retry_at =
                         (m.attempts < MAX_ATTEMPTS).then(|| app.now() + backoff(m.attempts));
-                    app.store.mark_failed(&m.id, &e, retry_at).await?;
-                    failed += 1;
+                    if app.store.mark_failed(&m, &e, retry_at).await? {
+                        failed += 1;
+                    }
                 }
             }
         }

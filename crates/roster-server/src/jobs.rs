@@ -5,6 +5,7 @@
 use crate::delivery;
 use crate::error::ApiResult;
 use crate::state::AppState;
+use crate::webhook::deliver;
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct SweepReport {
@@ -12,19 +13,43 @@ pub struct SweepReport {
     pub invitations_expired: usize,
     pub emails_sent: usize,
     pub emails_failed: usize,
+    pub webhooks_delivered: usize,
+    pub webhooks_failed: usize,
 }
 
 /// One pass of every job.
 pub async fn run_once(app: &AppState) -> ApiResult<SweepReport> {
     let implementation_admins_expired = app.expire_implementation_admins().await?;
     let invitations_expired = app.expire_invitations().await?;
+    app.store.sequence_events().await?;
     let (emails_sent, emails_failed) = delivery::deliver_due(app).await?;
+    let webhooks = deliver::deliver_due(app).await?;
     Ok(SweepReport {
         implementation_admins_expired,
         invitations_expired,
         emails_sent,
         emails_failed,
+        webhooks_delivered: webhooks.delivered,
+        webhooks_failed: webhooks.failed,
     })
+}
+
+/// Sends webhook deliveries as soon as a write queues them, and retries
+/// when they fall due (checked every second: retries start 5 s apart).
+pub async fn deliver_webhooks_forever(
+    app: AppState,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = app.store.delivery_queued() => {}
+            _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+            _ = shutdown.changed() => return,
+        }
+        if let Err(e) = deliver::deliver_due(&app).await {
+            tracing::warn!(error = %e, "webhook delivery failed; retrying shortly");
+        }
+    }
 }
 
 /// Runs the jobs every `ROSTER_JOB_INTERVAL_MS` until shutdown.

@@ -20,6 +20,7 @@ pub mod secrets;
 pub mod state;
 pub mod ui;
 pub mod views;
+pub mod webhook;
 
 use std::future::Future;
 
@@ -104,7 +105,9 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
-    let jobs = tokio::spawn(jobs::run_forever(app.clone(), jobs_stopped));
+    let jobs = tokio::spawn(jobs::run_forever(app.clone(), jobs_stopped.clone()));
+    let webhooks = tokio::spawn(jobs::deliver_webhooks_forever(app.clone(), jobs_stopped));
+    let sequencer = app.store.spawn_sequencer();
     let listener_task = app.store.spawn_change_listener();
     let router = router(app.clone());
     let result = axum::serve(listener, router)
@@ -112,6 +115,8 @@ pub async fn serve(
         .await;
     let _ = stop_jobs.send(true);
     let _ = jobs.await;
+    let _ = webhooks.await;
+    sequencer.abort();
     if let Some(task) = listener_task {
         task.abort();
     }

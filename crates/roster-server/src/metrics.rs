@@ -5,6 +5,7 @@
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
@@ -26,11 +27,24 @@ struct DecisionLabels {
     decision: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct QueueLabels {
+    queue: &'static str,
+}
+
 pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     latency: Family<RouteLabels, Histogram>,
     decisions: Family<DecisionLabels, Counter>,
+    deliveries: Family<OutcomeLabels, Counter>,
+    delivery_latency: Histogram,
+    queue_depth: Family<QueueLabels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -44,6 +58,26 @@ impl Default for Metrics {
             ])
         });
         let decisions = Family::<DecisionLabels, Counter>::default();
+        let deliveries = Family::<OutcomeLabels, Counter>::default();
+        let delivery_latency = Histogram::new([
+            0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+        ]);
+        let queue_depth = Family::<QueueLabels, Gauge>::default();
+        registry.register(
+            "webhook_deliveries",
+            "Webhook delivery attempts by outcome (delivered, failed, dead)",
+            deliveries.clone(),
+        );
+        registry.register(
+            "webhook_delivery_duration_seconds",
+            "Time from sending a webhook to its answer",
+            delivery_latency.clone(),
+        );
+        registry.register(
+            "queue_depth",
+            "Messages waiting to go out, by queue (webhooks, email)",
+            queue_depth.clone(),
+        );
         registry.register(
             "http_requests",
             "HTTP requests by route and status",
@@ -64,6 +98,9 @@ impl Default for Metrics {
             requests,
             latency,
             decisions,
+            deliveries,
+            delivery_latency,
+            queue_depth,
         }
     }
 }
@@ -90,6 +127,19 @@ impl Metrics {
         self.decisions
             .get_or_create(&DecisionLabels { decision })
             .inc();
+    }
+
+    pub fn record_webhook_delivery(&self, outcome: &'static str, seconds: f64) {
+        self.deliveries
+            .get_or_create(&OutcomeLabels { outcome })
+            .inc();
+        self.delivery_latency.observe(seconds);
+    }
+
+    pub fn set_queue_depth(&self, queue: &'static str, depth: i64) {
+        self.queue_depth
+            .get_or_create(&QueueLabels { queue })
+            .set(depth);
     }
 
     /// The text exposition format (0.0.4).

@@ -23,6 +23,8 @@ pub struct Inner {
     /// One delivery run at a time in this process, so a sweep waits for a
     /// run already under way and then finds everything sent.
     pub delivery: tokio::sync::Mutex<()>,
+    /// Likewise for webhook deliveries.
+    pub webhook_runs: tokio::sync::Mutex<()>,
 }
 
 impl std::ops::Deref for AppState {
@@ -44,6 +46,7 @@ impl AppState {
             platform_key_hash,
             metrics: Metrics::default(),
             delivery: tokio::sync::Mutex::new(()),
+            webhook_runs: tokio::sync::Mutex::new(()),
         }))
     }
 

@@ -4,9 +4,9 @@
 
 use roster_core::capabilities::{Capabilities, SpaceView as SpaceViewKind};
 use roster_core::{
-    Action, ActorKind, AuditAction, IaDuration, Invitation, InvitationStatus, Member, MemberStatus,
-    OrgId, OrgRole, OrgSnapshot, Role, SpaceId, SpaceRole, Timestamp, TokenId, TokenKind, Trigger,
-    UserId,
+    Action, ActorKind, AuditAction, DeliveryId, EventType, IaDuration, Invitation,
+    InvitationStatus, Member, MemberStatus, OrgId, OrgRole, OrgSnapshot, Role, SpaceId, SpaceRole,
+    Timestamp, TokenId, TokenKind, Trigger, UserId, Webhook, WebhookId,
 };
 use roster_store::{AuditEntry, TokenRecord};
 use serde::{Deserialize, Serialize};
@@ -470,4 +470,152 @@ pub struct ForeverListView {
 pub struct SignInLinkView {
     pub url: String,
     pub expires_at: String,
+}
+
+/// Who an event names as actor.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct EventActorView {
+    pub kind: ActorKind,
+    pub user_id: Option<UserId>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct EventDataView {
+    pub target_user_id: Option<UserId>,
+    pub space_id: Option<SpaceId>,
+    #[schema(value_type = Object)]
+    pub details: Value,
+}
+
+/// An event (API.md "Events"): the audit entry of a change, as the feeds
+/// list it and webhooks deliver it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct EventView {
+    /// `evt_…`; the `webhook-id` of its deliveries.
+    pub id: String,
+    /// The audit action (or `webhook.test`).
+    #[serde(rename = "type")]
+    #[schema(value_type = EventType)]
+    pub kind: String,
+    pub org_id: Option<OrgId>,
+    pub occurred_at: String,
+    /// The organization's revision after the change.
+    pub revision: i64,
+    pub actor: EventActorView,
+    pub trigger: Trigger,
+    pub data: EventDataView,
+}
+
+impl From<&roster_store::Event> for EventView {
+    fn from(e: &roster_store::Event) -> Self {
+        EventView {
+            id: e.id.clone(),
+            kind: e.kind.as_str().to_owned(),
+            org_id: Some(e.org_id.clone()),
+            occurred_at: e.occurred_at.clone(),
+            revision: e.revision,
+            actor: EventActorView {
+                kind: e.actor.kind,
+                user_id: e.actor.user_id.clone(),
+            },
+            trigger: e.trigger,
+            data: EventDataView {
+                target_user_id: e.data.target_user_id.clone(),
+                space_id: e.data.space_id.clone(),
+                details: e.data.details.clone(),
+            },
+        }
+    }
+}
+
+/// A page of a feed; `next_cursor` is there even on the last page: keep
+/// it and ask again later.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct EventPage {
+    pub items: Vec<EventView>,
+    pub next_cursor: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct EventTypesView {
+    #[schema(value_type = Vec<EventType>)]
+    pub types: Vec<String>,
+}
+
+/// A webhook endpoint (API.md "Webhooks"); its secret is never shown again.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct WebhookView {
+    pub id: WebhookId,
+    pub url: String,
+    /// Empty: every type.
+    #[schema(value_type = Vec<EventType>)]
+    pub types: Vec<String>,
+    /// `null`: every organization.
+    pub org_id: Option<OrgId>,
+    pub enabled: bool,
+    pub description: String,
+    pub created_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled_reason: Option<String>,
+}
+
+impl From<&Webhook> for WebhookView {
+    fn from(w: &Webhook) -> Self {
+        WebhookView {
+            id: w.id.clone(),
+            url: w.url.clone(),
+            types: w.types.iter().map(|t| t.as_str().to_owned()).collect(),
+            org_id: w.org_id.clone(),
+            enabled: w.enabled,
+            description: w.description.clone(),
+            created_at: time(w.created_at),
+            disabled_reason: w.disabled_reason.clone(),
+        }
+    }
+}
+
+/// A webhook endpoint just created: the only time its secret is shown.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CreatedWebhookView {
+    #[serde(flatten)]
+    pub webhook: WebhookView,
+    /// `whsec_` + base64 of 32 random bytes.
+    pub secret: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SecretView {
+    pub secret: String,
+}
+
+/// One delivery of an event to an endpoint, and how it went.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DeliveryView {
+    pub id: DeliveryId,
+    pub event_id: String,
+    pub event_type: String,
+    /// `pending`, `delivered` or `dead`.
+    pub status: String,
+    pub attempts: i64,
+    /// The HTTP status of the last answer.
+    pub last_status: Option<i64>,
+    pub last_error: Option<String>,
+    pub next_attempt_at: Option<String>,
+    pub delivered_at: Option<String>,
+}
+
+impl From<&roster_store::Delivery> for DeliveryView {
+    fn from(d: &roster_store::Delivery) -> Self {
+        DeliveryView {
+            id: d.id.clone(),
+            event_id: d.event_id.clone(),
+            event_type: d.event_type.clone(),
+            status: d.status.clone(),
+            attempts: d.attempts,
+            last_status: d.last_status,
+            last_error: d.last_error.clone(),
+            next_attempt_at: (d.status == roster_store::PENDING).then(|| time(d.next_attempt_at)),
+            delivered_at: opt_time(d.delivered_at),
+        }
+    }
 }

@@ -1,7 +1,10 @@
 //! The email outbox (SPEC §9): rows written with the change that causes
 //! them, claimed by the delivery worker with a lease so that several
 //! replicas never send the same message at once and a crash mid-delivery is
-//! retried (with the same Message-ID) once the lease runs out.
+//! retried (with the same Message-ID) once the lease runs out. Leases are
+//! fenced: each claim takes a new token, and renewing or marking needs it,
+//! so a worker whose lease ran out can neither send again nor undo what the
+//! worker that took over did.
 
 use roster_core::Timestamp;
 use serde::Serialize;
@@ -35,6 +38,9 @@ pub struct OutboxMessage {
     pub attempts: i64,
     pub last_error: Option<String>,
     pub created_at: Timestamp,
+    /// The lease this copy was claimed under.
+    #[serde(skip)]
+    pub lease_token: i64,
 }
 
 pub(crate) async fn enqueue(
@@ -62,7 +68,7 @@ pub(crate) async fn enqueue(
     Ok(())
 }
 
-const OUTBOX_COLUMNS: &str = "id, org_id, recipient, template, subject, body_text, body_html, message_id, status, attempts, last_error, created_at";
+const OUTBOX_COLUMNS: &str = "id, org_id, recipient, template, subject, body_text, body_html, message_id, status, attempts, last_error, created_at, lease_token";
 
 fn parse_message(row: &AnyRow) -> Result<OutboxMessage, StoreError> {
     Ok(OutboxMessage {
@@ -78,6 +84,7 @@ fn parse_message(row: &AnyRow) -> Result<OutboxMessage, StoreError> {
         attempts: row.try_get("attempts")?,
         last_error: row.try_get("last_error")?,
         created_at: from_ms(row.try_get("created_at")?),
+        lease_token: row.try_get("lease_token")?,
     })
 }
 
@@ -96,7 +103,7 @@ impl Store {
             Backend::Sqlite => "",
         };
         let rows = sqlx::query(&format!(
-            "UPDATE outbox SET lease_until = $1, attempts = attempts + 1
+            "UPDATE outbox SET lease_until = $1, attempts = attempts + 1, lease_token = lease_token + 1
              WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $2
                           AND (lease_until IS NULL OR lease_until <= $2)
                           ORDER BY next_attempt_at, id LIMIT $3 {skip_locked})
@@ -110,38 +117,77 @@ impl Store {
         rows.iter().map(parse_message).collect()
     }
 
-    pub async fn mark_sent(&self, id: &str, now: Timestamp) -> Result<(), StoreError> {
+    /// Keeps a claimed message a while longer, right before sending it;
+    /// `false` when the lease is no longer this worker's (do not send).
+    pub async fn renew_email(
+        &self,
+        message: &OutboxMessage,
+        until: Timestamp,
+    ) -> Result<bool, StoreError> {
         let _gate = self.sqlite_gate().await;
-        sqlx::query("UPDATE outbox SET status = 'sent', sent_at = $1, lease_until = NULL, last_error = NULL WHERE id = $2")
-            .bind(to_ms(now))
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        let renewed = sqlx::query(
+            "UPDATE outbox SET lease_until = $1 WHERE id = $2 AND lease_token = $3 AND status = 'pending'",
+        )
+        .bind(to_ms(until))
+        .bind(message.id.as_str())
+        .bind(message.lease_token)
+        .execute(&self.pool)
+        .await?;
+        Ok(renewed.rows_affected() == 1)
     }
 
-    /// A failed attempt: retried at `retry_at`, or dead when `None`.
+    /// Marks a message sent, under its lease; answers whether it was ours.
+    pub async fn mark_sent(
+        &self,
+        message: &OutboxMessage,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let _gate = self.sqlite_gate().await;
+        let marked = sqlx::query(
+            "UPDATE outbox SET status = 'sent', sent_at = $1, lease_until = NULL, last_error = NULL
+             WHERE id = $2 AND lease_token = $3 AND status = 'pending'",
+        )
+        .bind(to_ms(now))
+        .bind(message.id.as_str())
+        .bind(message.lease_token)
+        .execute(&self.pool)
+        .await?;
+        Ok(marked.rows_affected() == 1)
+    }
+
+    /// A failed attempt: retried at `retry_at`, or dead when `None`; only
+    /// under the message's lease.
     pub async fn mark_failed(
         &self,
-        id: &str,
+        message: &OutboxMessage,
         error: &str,
         retry_at: Option<Timestamp>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let _gate = self.sqlite_gate().await;
         let (status, next) = match retry_at {
             Some(at) => ("pending", Some(to_ms(at))),
             None => ("dead", None),
         };
-        sqlx::query(
-            "UPDATE outbox SET status = $1, next_attempt_at = COALESCE($2, next_attempt_at), lease_until = NULL, last_error = $3 WHERE id = $4",
+        let marked = sqlx::query(
+            "UPDATE outbox SET status = $1, next_attempt_at = COALESCE($2, next_attempt_at), lease_until = NULL, last_error = $3
+             WHERE id = $4 AND lease_token = $5 AND status = 'pending'",
         )
         .bind(status)
         .bind(next)
         .bind(error)
-        .bind(id)
+        .bind(message.id.as_str())
+        .bind(message.lease_token)
         .execute(&self.pool)
         .await?;
-        Ok(())
+        Ok(marked.rows_affected() == 1)
+    }
+
+    /// Messages waiting to go out (for the queue-depth metric).
+    pub async fn pending_emails(&self) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT COUNT(*) FROM outbox WHERE status = 'pending'")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get(0)?)
     }
 
     /// Messages, newest first, optionally to one recipient.

@@ -248,7 +248,7 @@ impl Store {
         row.as_ref().map(parse_webhook).transpose()
     }
 
-    /// An organization's endpoints (`Some`), or the platform's own (`None`),
+    /// An organization's endpoints (`Some`), or every endpoint (`None`),
     /// oldest first after the cursor.
     pub async fn webhooks(
         &self,
@@ -258,7 +258,7 @@ impl Store {
     ) -> Result<Vec<Webhook>, StoreError> {
         let rows = sqlx::query(&format!(
             "SELECT {WEBHOOK_COLUMNS} FROM webhooks
-             WHERE (($1 IS NULL AND org_id IS NULL) OR org_id = $1) AND ($2 IS NULL OR id > $2)
+             WHERE ($1 IS NULL OR org_id = $1) AND ($2 IS NULL OR id > $2)
              ORDER BY id LIMIT $3"
         ))
         .bind(org_id.map(OrgId::as_str))

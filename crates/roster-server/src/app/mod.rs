@@ -11,6 +11,7 @@
 //! ```
 
 pub mod audit;
+pub mod events;
 pub mod invitations;
 pub mod jobs;
 pub mod members;
@@ -19,6 +20,7 @@ pub mod platform;
 pub mod sessions;
 pub mod spaces;
 pub mod tokens;
+pub mod webhooks;
 
 use std::sync::Arc;
 

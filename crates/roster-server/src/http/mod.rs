@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod decisions;
+pub mod events;
 pub mod invitations;
 pub mod members;
 pub mod openapi;
@@ -12,6 +13,7 @@ pub mod orgs;
 pub mod platform;
 pub mod spaces;
 pub mod tokens;
+pub mod webhooks;
 
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -142,6 +144,29 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(decisions::evaluations))
         .routes(routes!(decisions::search_resource))
         .routes(routes!(decisions::configuration))
+        .routes(routes!(events::org_feed))
+        .routes(routes!(events::platform_feed))
+        .routes(routes!(events::types))
+        .routes(routes!(webhooks::platform_create, webhooks::platform_list))
+        .routes(routes!(
+            webhooks::platform_get,
+            webhooks::platform_patch,
+            webhooks::platform_delete
+        ))
+        .routes(routes!(webhooks::platform_rotate))
+        .routes(routes!(webhooks::platform_test))
+        .routes(routes!(webhooks::platform_deliveries))
+        .routes(routes!(webhooks::platform_retry))
+        .routes(routes!(webhooks::org_create, webhooks::org_list))
+        .routes(routes!(
+            webhooks::org_get,
+            webhooks::org_patch,
+            webhooks::org_delete
+        ))
+        .routes(routes!(webhooks::org_rotate))
+        .routes(routes!(webhooks::org_test))
+        .routes(routes!(webhooks::org_deliveries))
+        .routes(routes!(webhooks::org_retry))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
         .routes(routes!(ops::metrics))

@@ -40,6 +40,7 @@ impl Modify for Bearer {
         (name = "organizations"), (name = "members"), (name = "spaces"),
         (name = "invitations"), (name = "tokens"), (name = "audit"),
         (name = "decisions", description = "AuthZEN Authorization API 1.0"),
+        (name = "events"), (name = "webhooks"),
         (name = "platform"), (name = "operations"),
     )
 )]

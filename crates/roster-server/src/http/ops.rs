@@ -59,6 +59,16 @@ pub async fn readyz(State(app): State<AppState>) -> Response {
     responses((status = 200, body = String, content_type = "text/plain")),
     security(()))]
 pub async fn metrics(State(app): State<AppState>) -> Response {
+    match (
+        app.store.pending_deliveries().await,
+        app.store.pending_emails().await,
+    ) {
+        (Ok(webhooks), Ok(email)) => {
+            app.metrics.set_queue_depth("webhooks", webhooks);
+            app.metrics.set_queue_depth("email", email);
+        }
+        (Err(e), _) | (_, Err(e)) => tracing::warn!(error = %e, "could not count the queues"),
+    }
     (
         [(
             header::CONTENT_TYPE,

@@ -98,6 +98,8 @@ pub struct SweepView {
     pub invitations_expired: usize,
     pub emails_sent: usize,
     pub emails_failed: usize,
+    pub webhooks_delivered: usize,
+    pub webhooks_failed: usize,
 }
 
 /// Run the background jobs once: expiry, invitation expiry, due deliveries
@@ -114,6 +116,8 @@ async fn sweep(State(app): State<AppState>, caller: Caller) -> ApiResult<Json<Sw
         invitations_expired: report.invitations_expired,
         emails_sent: report.emails_sent,
         emails_failed: report.emails_failed,
+        webhooks_delivered: report.webhooks_delivered,
+        webhooks_failed: report.webhooks_failed,
     }))
 }
 

@@ -57,6 +57,7 @@ pub fn page(viewer: &Viewer, current: &str, title: &str, content: Markup) -> Mar
         ("invitations", "/ui/invitations", "Invitations"),
         ("programs", "/ui/spaces", "Programs"),
         ("brand_settings", "/ui/settings", "Brand & Settings"),
+        ("integrations", "/ui/integrations", "Integrations"),
         ("audit", "/ui/audit", "Audit log"),
     ]
     .into_iter()

@@ -3,6 +3,7 @@
 //! the same handler, and so the same core rules and audit path, as the API.
 
 mod audit;
+mod integrations;
 mod invitations;
 mod kit;
 mod platform;
@@ -56,6 +57,16 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/ui/spaces/{space}/members/{user}/remove",
             post(spaces::remove),
+        )
+        .route("/ui/integrations", get(integrations::page))
+        .route("/ui/integrations/webhooks", post(integrations::add))
+        .route(
+            "/ui/integrations/webhooks/{id}/{action}",
+            post(integrations::act),
+        )
+        .route(
+            "/ui/integrations/webhooks/{id}/deliveries/{delivery}/retry",
+            post(integrations::retry),
         )
         .route("/ui/audit", get(audit::page))
         .route("/ui/audit/export", get(audit::export))
