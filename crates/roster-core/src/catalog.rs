@@ -95,6 +95,10 @@ named! {
         ImplementationAdminDisabled = "implementation_admin_disabled",
         OrgDeleted = "org_deleted",
         SignedOut = "signed_out",
+        /// A session past its end.
+        Expired = "expired",
+        /// A session whose person lost access (deactivated, removed, expired).
+        AccessEnded = "access_ended",
     }
 }
 
@@ -121,7 +125,6 @@ named! {
     /// Who asked for a sign-in link (API.md: `details.requested_by`).
     pub enum LinkRequester("requester") {
         /// The person, from the sign-in page.
-        #[allow(clippy::enum_variant_names)]
         SelfService = "self",
         /// The host platform, with its key.
         Platform = "platform",

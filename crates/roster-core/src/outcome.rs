@@ -322,9 +322,15 @@ impl Outcome {
                 },
                 Effect::CreateToken(session.clone()),
             ],
-            Outcome::SessionEnded { session_id, .. } => vec![Effect::RevokeToken {
+            Outcome::SessionEnded {
+                session_id, how, ..
+            } => vec![Effect::RevokeToken {
                 token_id: session_id.clone(),
-                reason: RevokeReason::SignedOut,
+                reason: match how {
+                    SessionEnd::SignOut => RevokeReason::SignedOut,
+                    SessionEnd::Expiry => RevokeReason::Expired,
+                    SessionEnd::LostAccess => RevokeReason::AccessEnded,
+                },
             }],
             Outcome::WebhookCreated { webhook }
             | Outcome::WebhookUpdated { after: webhook, .. } => {

@@ -202,6 +202,8 @@ pub struct SignInLink {
     pub token_hash: String,
     pub user_id: UserId,
     pub expires_at: Timestamp,
+    /// Sent by email (these count toward the per-address limit).
+    pub emailed: bool,
 }
 
 /// Every change to stored state, as the store persists it and

@@ -185,6 +185,29 @@ pub fn start_session(
     )
 }
 
+/// Sessions that ended on their own: past their end, or their person lost
+/// access. Run by a job (or when such a session is next presented).
+pub fn end_sessions(
+    snapshot: &OrgSnapshot,
+    sessions: &[(UserId, TokenId)],
+    now: Timestamp,
+) -> Change {
+    let mut change = Change::new(Grant::system(snapshot));
+    for (user_id, session_id) in sessions {
+        let how = if holds_access(snapshot, user_id, now) {
+            SessionEnd::Expiry
+        } else {
+            SessionEnd::LostAccess
+        };
+        change.push(Outcome::SessionEnded {
+            user_id: user_id.clone(),
+            session_id: session_id.clone(),
+            how,
+        });
+    }
+    change
+}
+
 /// A person signs out of the admin UI.
 pub fn end_session(
     snapshot: &OrgSnapshot,

@@ -173,6 +173,11 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound => ApiError::not_found("resource"),
             StoreError::Conflict(what) => ApiError::new(StatusCode::CONFLICT, "conflict", what),
+            StoreError::RevisionNotAvailable { .. } => ApiError::new(
+                StatusCode::CONFLICT,
+                "revision_not_available",
+                e.to_string(),
+            ),
             StoreError::Database(sqlx::Error::Database(db)) if db.is_unique_violation() => {
                 ApiError::new(
                     StatusCode::CONFLICT,

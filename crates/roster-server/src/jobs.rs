@@ -15,12 +15,15 @@ pub struct SweepReport {
     pub emails_failed: usize,
     pub webhooks_delivered: usize,
     pub webhooks_failed: usize,
+    pub sessions_ended: usize,
 }
 
 /// One pass of every job.
 pub async fn run_once(app: &AppState) -> ApiResult<SweepReport> {
     let implementation_admins_expired = app.expire_implementation_admins().await?;
     let invitations_expired = app.expire_invitations().await?;
+    let sessions_ended = app.end_finished_sessions().await?;
+    app.store.prune(app.now()).await?;
     app.store.sequence_events().await?;
     let (emails_sent, emails_failed) = delivery::deliver_due(app).await?;
     let webhooks = deliver::deliver_due(app).await?;
@@ -31,6 +34,7 @@ pub async fn run_once(app: &AppState) -> ApiResult<SweepReport> {
         emails_failed,
         webhooks_delivered: webhooks.delivered,
         webhooks_failed: webhooks.failed,
+        sessions_ended,
     })
 }
 

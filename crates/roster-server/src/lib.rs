@@ -14,6 +14,7 @@ pub mod error;
 pub mod extract;
 pub mod http;
 pub mod jobs;
+pub mod limits;
 pub mod metrics;
 pub mod middleware;
 pub mod secrets;
@@ -110,7 +111,8 @@ pub async fn serve(
     let sequencer = app.store.spawn_sequencer();
     let listener_task = app.store.spawn_change_listener();
     let router = router(app.clone());
-    let result = axum::serve(listener, router)
+    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let result = axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
         .await;
     let _ = stop_jobs.send(true);

@@ -8,6 +8,7 @@ use roster_store::Store;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::effects::EffectsConfig;
+use crate::limits::PerClient;
 use crate::metrics::Metrics;
 
 #[derive(Clone)]
@@ -25,6 +26,8 @@ pub struct Inner {
     pub delivery: tokio::sync::Mutex<()>,
     /// Likewise for webhook deliveries.
     pub webhook_runs: tokio::sync::Mutex<()>,
+    /// Sign-in link requests per client address (SPEC §19: 30 a minute).
+    pub sign_in_requests: PerClient,
 }
 
 impl std::ops::Deref for AppState {
@@ -47,6 +50,7 @@ impl AppState {
             metrics: Metrics::default(),
             delivery: tokio::sync::Mutex::new(()),
             webhook_runs: tokio::sync::Mutex::new(()),
+            sign_in_requests: PerClient::new(30),
         }))
     }
 

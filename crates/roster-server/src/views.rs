@@ -431,6 +431,14 @@ impl From<&AuditEntry> for AuditEntryView {
     }
 }
 
+/// The newest audit entry: store it outside Roster, and later ask
+/// `audit/verify?seq=&hash=` whether it is still in the log unchanged.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AuditHeadView {
+    pub seq: i64,
+    pub hash: String,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ChainCheckView {
     pub ok: bool,

@@ -233,6 +233,49 @@ impl Store {
 
     /// Recomputes every hash in order; the first entry that does not match
     /// (its content, or its link to the previous one) is named.
+    /// The newest entry's place and hash: what a host stores elsewhere to
+    /// prove later that the log it saw was not rewritten. `(0, "")` for an
+    /// organization with no entries.
+    pub async fn audit_head(&self, org_id: &OrgId) -> Result<Option<(i64, String)>, StoreError> {
+        let row = sqlx::query("SELECT audit_seq, audit_head FROM orgs WHERE id = $1 AND deleted_at IS NULL")
+            .bind(org_id.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
+    }
+
+    /// [`Store::verify_audit`], and that the entry at an anchored head
+    /// (`seq`, `hash`, kept outside Roster) is still there unchanged: a
+    /// rewritten log fails this even if its new chain is consistent.
+    pub async fn verify_audit_anchor(
+        &self,
+        org_id: &OrgId,
+        seq: i64,
+        hash: &str,
+    ) -> Result<ChainCheck, StoreError> {
+        let check = self.verify_audit(org_id).await?;
+        let anchored = self
+            .audit_entries(
+                org_id,
+                &AuditFilter {
+                    after_seq: seq - 1,
+                    limit: 1,
+                    ..Default::default()
+                },
+            )
+            .await?
+            .first()
+            .is_some_and(|e| e.seq == seq && e.hash == hash);
+        if anchored || !check.ok {
+            return Ok(check);
+        }
+        Ok(ChainCheck {
+            ok: false,
+            entries: check.entries,
+            first_bad_seq: Some(seq.max(1)),
+        })
+    }
+
     pub async fn verify_audit(&self, org_id: &OrgId) -> Result<ChainCheck, StoreError> {
         let mut prev = GENESIS_HASH.to_owned();
         let mut after = 0i64;

@@ -51,6 +51,13 @@ pub enum StoreError {
     NotFound,
     #[error("conflict: {0}")]
     Conflict(&'static str),
+    /// `at_least` named a revision the organization has not reached.
+    #[error("revision {wanted} is not available (the organization is at {latest})")]
+    RevisionNotAvailable { wanted: i64, latest: i64 },
+    /// A change allowed in one organization was handed to another's write:
+    /// a programming error, never a client's.
+    #[error("a change allowed in another organization")]
+    GrantMismatch,
 }
 
 /// The database, plus the cache of decision snapshots.

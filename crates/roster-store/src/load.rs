@@ -201,24 +201,26 @@ impl Store {
         at_least: Option<i64>,
     ) -> Result<Option<Arc<OrgSnapshot>>, StoreError> {
         let org_id = org_id.as_str();
-        if let Some(cached) = self.cache.get(org_id) {
-            if at_least.is_none_or(|r| cached.revision >= r) {
-                return Ok(Some(cached));
+        let fresh = |s: &Arc<OrgSnapshot>| at_least.is_none_or(|r| s.revision >= r);
+        if let Some(cached) = self.cache.get(org_id).filter(fresh) {
+            return Ok(Some(cached));
+        }
+        if let Some(wanted) = at_least {
+            // A revision this deployment has not written yet: wait a moment
+            // for it (another replica may be committing it), then refuse.
+            let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(1);
+            loop {
+                match self.stored_revision(org_id).await? {
+                    None => return Ok(None),
+                    Some(revision) if revision >= wanted => break,
+                    Some(latest) if tokio::time::Instant::now() >= deadline => {
+                        return Err(StoreError::RevisionNotAvailable { wanted, latest })
+                    }
+                    Some(_) => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
+                }
             }
-            // Asked for a revision the cache has not seen: reload only if the
-            // database has something newer (a revision from the future costs
-            // one small query, not a full load).
-            let stored: Option<i64> =
-                sqlx::query("SELECT revision FROM orgs WHERE id = $1 AND deleted_at IS NULL")
-                    .bind(org_id)
-                    .fetch_optional(&self.pool)
-                    .await?
-                    .map(|row| row.try_get(0))
-                    .transpose()?;
-            match stored {
-                None => return Ok(None),
-                Some(revision) if revision <= cached.revision => return Ok(Some(cached)),
-                Some(_) => {}
+            if let Some(cached) = self.cache.get(org_id).filter(fresh) {
+                return Ok(Some(cached));
             }
         }
         // One read transaction, so every table is read at the same revision.
@@ -236,6 +238,18 @@ impl Store {
         let snapshot = Arc::new(snapshot);
         self.cache.offer(snapshot.clone());
         Ok(Some(snapshot))
+    }
+
+    /// The organization's revision in the database (none if deleted).
+    async fn stored_revision(&self, org_id: &str) -> Result<Option<i64>, StoreError> {
+        Ok(
+            sqlx::query("SELECT revision FROM orgs WHERE id = $1 AND deleted_at IS NULL")
+                .bind(org_id)
+                .fetch_optional(&self.pool)
+                .await?
+                .map(|row| row.try_get(0))
+                .transpose()?,
+        )
     }
 
     /// Forgets a cached snapshot (when another replica wrote).

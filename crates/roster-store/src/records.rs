@@ -322,6 +322,75 @@ impl Store {
             .collect()
     }
 
+    /// How many sign-in links were emailed to this person since `since`.
+    pub async fn emailed_links_since(
+        &self,
+        user_id: &UserId,
+        since: Timestamp,
+    ) -> Result<i64, StoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) FROM sign_in_links WHERE user_id = $1 AND emailed = 1 AND created_at >= $2",
+        )
+        .bind(user_id.as_str())
+        .bind(to_ms(since))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get(0)?)
+    }
+
+    /// Open admin UI sessions that have ended on their own: past their end,
+    /// or their person no longer holds access (by organization).
+    pub async fn sessions_to_end(
+        &self,
+        now: Timestamp,
+    ) -> Result<Vec<(OrgId, UserId, TokenId)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT t.org_id, t.user_id, t.id FROM tokens t
+             JOIN orgs o ON o.id = t.org_id AND o.deleted_at IS NULL
+             LEFT JOIN memberships m ON m.org_id = t.org_id AND m.user_id = t.user_id
+             WHERE t.kind = 'session' AND t.revoked_at IS NULL
+               AND (t.expires_at <= $1 OR m.user_id IS NULL OR m.status <> 'active'
+                    OR (m.ia_expires_at IS NOT NULL AND m.ia_expires_at <= $1))
+             ORDER BY t.org_id, t.id",
+        )
+        .bind(to_ms(now))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get::<String, _>(0)?.into(),
+                    r.try_get::<String, _>(1)?.into(),
+                    r.try_get::<String, _>(2)?.into(),
+                ))
+            })
+            .collect()
+    }
+
+    /// Forgets what is no longer needed: sign-in links used or expired over
+    /// an hour ago (the hourly limit reads the last hour), and sessions
+    /// ended over a week ago. Answers how many rows went.
+    pub async fn prune(&self, now: Timestamp) -> Result<u64, StoreError> {
+        let _gate = self.sqlite_gate().await;
+        let hour_ago = to_ms(now - chrono::Duration::hours(1));
+        let week_ago = to_ms(now - chrono::Duration::days(7));
+        let links = sqlx::query(
+            "DELETE FROM sign_in_links WHERE expires_at < $1 OR (used_at IS NOT NULL AND used_at < $1)",
+        )
+        .bind(hour_ago)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        let sessions = sqlx::query(
+            "DELETE FROM tokens WHERE kind = 'session' AND revoked_at IS NOT NULL AND revoked_at < $1",
+        )
+        .bind(week_ago)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(links + sessions)
+    }
+
     /// The organizations where this person is an active member, by name.
     pub async fn memberships_of(&self, user_id: &UserId) -> Result<Vec<OrgRecord>, StoreError> {
         let rows = sqlx::query(

@@ -212,6 +212,11 @@ const MIGRATIONS: &[(i64, &[Statement])] = &[(
         )"),
         Statement::Both("CREATE INDEX deliveries_due ON deliveries (status, next_attempt_at)"),
         Statement::Both("CREATE INDEX deliveries_endpoint ON deliveries (webhook_id, id)"),
+        // Sign-in links: when, and whether emailed (a limit per address).
+        Statement::Both("ALTER TABLE sign_in_links ADD COLUMN created_at BIGINT"),
+        Statement::Both("ALTER TABLE sign_in_links ADD COLUMN emailed BIGINT NOT NULL DEFAULT 0"),
+        Statement::Both("CREATE INDEX sign_in_links_user ON sign_in_links (user_id, created_at)"),
+        Statement::Both("CREATE INDEX tokens_open_sessions ON tokens (kind, revoked_at)"),
         // Fenced leases for the email outbox too (SPEC §19).
         Statement::Both("ALTER TABLE outbox ADD COLUMN lease_token BIGINT NOT NULL DEFAULT 0"),
     ],

@@ -95,8 +95,14 @@ impl Store {
             ),
         };
         let found = look_up(&mut tx, org_id, lookups, ctx.now).await?;
-        let planned = rules(&snapshot, &found).map_err(WriteError::Rule)?;
-        check_grant(&planned, org_id)?;
+        let planned = match ruled(rules(&snapshot, &found), org_id) {
+            Ok(planned) => planned,
+            // Rolled back before the SQLite gate opens for the next writer.
+            Err(e) => {
+                tx.rollback().await?;
+                return Err(e);
+            }
+        };
         if planned.is_empty() {
             // Nothing to change: the accounts looked up are not kept either.
             tx.rollback().await?;
@@ -149,8 +155,13 @@ impl Store {
             settings.clone(),
         ));
         let found = look_up(&mut tx, org_id, lookups, ctx.now).await?;
-        let planned = rules(&snapshot, &found).map_err(WriteError::Rule)?;
-        check_grant(&planned, org_id)?;
+        let planned = match ruled(rules(&snapshot, &found), org_id) {
+            Ok(planned) => planned,
+            Err(e) => {
+                tx.rollback().await?;
+                return Err(e);
+            }
+        };
         let effects = planned.change().effects();
         let persisted = self
             .persist(&mut tx, org_id, &planned, &effects, ctx)
@@ -306,15 +317,18 @@ async fn persist_row(
     Ok(())
 }
 
-/// The grant must be for this organization: a change allowed in one
-/// organization is never written in another.
-fn check_grant<T>(planned: &Planned<T>, org_id: &OrgId) -> Result<(), StoreError> {
+/// What the rules planned, if they allowed it and their grant is for this
+/// organization: a change allowed in one organization is never written in
+/// another.
+fn ruled<T, E>(
+    planned: Result<Planned<T>, E>,
+    org_id: &OrgId,
+) -> Result<Planned<T>, WriteError<E>> {
+    let planned = planned.map_err(WriteError::Rule)?;
     if planned.change().grant().org() == org_id {
-        Ok(())
+        Ok(planned)
     } else {
-        Err(StoreError::Conflict(
-            "a change was allowed in another organization",
-        ))
+        Err(WriteError::Store(StoreError::GrantMismatch))
     }
 }
 
@@ -481,7 +495,9 @@ async fn persist_effect(
         }
         Effect::RevokeTokens { user_id, reason } => {
             sqlx::query(
-                "UPDATE tokens SET revoked_at = $1, revoked_reason = $2 WHERE org_id = $3 AND user_id = $4 AND revoked_at IS NULL",
+                // Admin UI sessions end with their own audit entry (a job, or
+                // their next use, ends them: they open nothing meanwhile).
+                "UPDATE tokens SET revoked_at = $1, revoked_reason = $2 WHERE org_id = $3 AND user_id = $4 AND revoked_at IS NULL AND kind <> 'session'",
             )
             .bind(now)
             .bind(reason.as_str())
@@ -588,12 +604,14 @@ async fn persist_effect(
         }
         Effect::CreateSignInLink(link) => {
             sqlx::query(
-                "INSERT INTO sign_in_links (token_hash, org_id, user_id, expires_at) VALUES ($1, $2, $3, $4)",
+                "INSERT INTO sign_in_links (token_hash, org_id, user_id, expires_at, created_at, emailed) VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .bind(link.token_hash.as_str())
             .bind(org)
             .bind(link.user_id.as_str())
             .bind(to_ms(link.expires_at))
+            .bind(now)
+            .bind(i64::from(link.emailed))
             .execute(&mut **tx)
             .await?;
         }

@@ -7,7 +7,7 @@ use super::{paginate, PageRequest};
 use crate::auth::Caller;
 use crate::error::ApiResult;
 use crate::state::AppState;
-use crate::views::{AuditEntryView, ChainCheckView, Page};
+use crate::views::{AuditEntryView, AuditHeadView, ChainCheckView, Page};
 
 /// `GET …/audit` filters; the page cursor is the `seq` of the last entry.
 #[derive(Clone, Debug, Default)]
@@ -81,6 +81,17 @@ fn csv_line(e: &AuditEntryView) -> String {
 }
 
 impl AppState {
+    /// The newest entry's `seq` and `hash`, to anchor outside Roster.
+    pub async fn audit_head(&self, caller: &Caller, org: &OrgId) -> ApiResult<AuditHeadView> {
+        self.read_as(caller, org, Action::AuditView).await?;
+        let (seq, hash) = self
+            .store
+            .audit_head(org)
+            .await?
+            .ok_or_else(|| crate::error::ApiError::not_found("organization"))?;
+        Ok(AuditHeadView { seq, hash })
+    }
+
     pub async fn audit(
         &self,
         caller: &Caller,
@@ -140,9 +151,19 @@ impl AppState {
         Ok(out)
     }
 
-    pub async fn verify_audit(&self, caller: &Caller, org: &OrgId) -> ApiResult<ChainCheckView> {
+    /// The chain verifies; with an anchor (a head kept outside Roster),
+    /// that entry is still there unchanged.
+    pub async fn verify_audit(
+        &self,
+        caller: &Caller,
+        org: &OrgId,
+        anchor: Option<(i64, &str)>,
+    ) -> ApiResult<ChainCheckView> {
         self.read_as(caller, org, Action::AuditView).await?;
-        let check = self.store.verify_audit(org).await?;
+        let check = match anchor {
+            Some((seq, hash)) => self.store.verify_audit_anchor(org, seq, hash).await?,
+            None => self.store.verify_audit(org).await?,
+        };
         Ok(ChainCheckView {
             ok: check.ok,
             entries: check.entries,

@@ -9,7 +9,8 @@ use std::sync::Arc;
 
 use chrono::Duration;
 use roster_core::tokens::{
-    emailed_sign_in_link, end_session, platform_sign_in_link, start_session, LinkState,
+    emailed_sign_in_link, end_session, end_sessions, platform_sign_in_link, start_session,
+    LinkState,
 };
 use roster_core::{
     access, Email, NewToken, OrgId, OrgSnapshot, SessionEnd, SignInLink, Timestamp, TokenId,
@@ -36,32 +37,69 @@ pub struct Session {
     pub now: Timestamp,
 }
 
+/// At most this many links are emailed to one address an hour (SPEC §19);
+/// asking for more sends nothing and answers the same.
+pub const EMAILS_PER_HOUR: i64 = 5;
+
 /// A fresh link: its secret (for the URL) and what is stored of it.
-fn fresh_link(app: &AppState, user: &UserId) -> (String, SignInLink) {
+fn fresh_link(app: &AppState, user: &UserId, emailed: bool) -> (String, SignInLink) {
     let secret = format!("sil_{}", secrets::random_secret());
     let url = format!("{}/ui/sign-in/link?token={secret}", app.config.public_url);
     let link = SignInLink {
         token_hash: secrets::hash(&secret),
         user_id: user.clone(),
         expires_at: app.now() + Duration::minutes(LINK_MINUTES),
+        emailed,
     };
     (url, link)
 }
 
 impl AppState {
-    /// Sends one link per organization the address is an active member of.
-    /// Nothing tells the caller whether the address is known.
-    pub async fn request_sign_in_links(&self, request_id: &RequestId, email: &Email) {
+    /// Ends the sessions that ended on their own (past their end, or their
+    /// person lost access), each with its `session.ended` entry; answers
+    /// how many.
+    pub async fn end_finished_sessions(&self) -> ApiResult<usize> {
+        let finished = self.store.sessions_to_end(self.now()).await?;
+        let mut by_org: Vec<(OrgId, Vec<(UserId, TokenId)>)> = Vec::new();
+        for (org, user, session) in finished {
+            match by_org.last_mut() {
+                Some((last, sessions)) if *last == org => sessions.push((user, session)),
+                _ => by_org.push((org, vec![(user, session)])),
+            }
+        }
+        let mut ended = 0;
+        for (org, sessions) in by_org {
+            self.apply(&org, None, |snap, now| Ok(end_sessions(snap, &sessions, now)))
+                .await?;
+            ended += sessions.len();
+        }
+        Ok(ended)
+    }
+
+    /// Sends one link per organization the address is an active member of,
+    /// at most [`EMAILS_PER_HOUR`] an hour. Nothing tells the caller whether
+    /// the address is known: the work happens after the answer.
+    pub fn request_sign_in_links(&self, request_id: RequestId, email: Email) {
+        let app = self.clone();
+        tokio::spawn(async move { app.send_sign_in_links(&request_id, &email).await });
+    }
+
+    async fn send_sign_in_links(&self, request_id: &RequestId, email: &Email) {
         let Ok(Some(user)) = self.store.user_by_email(email).await else {
             return;
         };
-        for org in self
-            .store
-            .memberships_of(&user.id)
-            .await
-            .unwrap_or_default()
-        {
-            let (url, link) = fresh_link(self, &user.id);
+        let orgs = self.store.memberships_of(&user.id).await.unwrap_or_default();
+        for org in orgs {
+            let since = self.now() - Duration::hours(1);
+            match self.store.emailed_links_since(&user.id, since).await {
+                Ok(sent) if sent < EMAILS_PER_HOUR => {}
+                Ok(_) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not count sign-in links");
+                    return;
+                }
+            }
+            let (url, link) = fresh_link(self, &user.id, true);
             let sent = self
                 .apply(&org.id, Some(request_id), |snap, now| {
                     Ok(emailed_sign_in_link(snap, link, url, now)?)
@@ -83,7 +121,7 @@ impl AppState {
     ) -> ApiResult<Written<SignInLinkView>> {
         ctx.caller.require_platform()?;
         let actor = ctx.actor(org)?;
-        let (url, link) = fresh_link(self, user);
+        let (url, link) = fresh_link(self, user, false);
         let view = SignInLinkView {
             url,
             expires_at: time(link.expires_at),
@@ -138,7 +176,7 @@ impl AppState {
     }
 
     /// The session a cookie names, while it is valid and its person holds
-    /// access.
+    /// access. One presented after its person lost access is ended.
     pub async fn session(&self, cookie: &str) -> Option<Session> {
         let (token_id, secret) = cookie
             .strip_prefix(TOKEN_PREFIX)
@@ -154,6 +192,16 @@ impl AppState {
         }
         let snap = self.store.snapshot(&token.org_id, None).await.ok()??;
         if !access::holds_access(&snap, &token.user_id, now) {
+            // It ended with the person's access: say so in the log now.
+            let ended = [(token.user_id.clone(), token.id.clone())];
+            let recorded = self
+                .apply(&token.org_id, None, |snap, now| {
+                    Ok(end_sessions(snap, &ended, now))
+                })
+                .await;
+            if let Err(e) = recorded {
+                tracing::warn!(error = ?e, "could not end a session");
+            }
             return None;
         }
         Some(Session {

@@ -16,7 +16,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{blank_is_none, ApiPath, ApiQuery, PageQuery};
 use crate::state::AppState;
-use crate::views::{AuditEntryView, ChainCheckView, Page};
+use crate::views::{AuditEntryView, AuditHeadView, ChainCheckView, Page};
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -111,14 +111,46 @@ pub async fn export(
         .into_response())
 }
 
-/// Verify the hash chain (`audit.view`).
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Anchor {
+    /// With `hash`: a head read earlier from `audit/head`.
+    seq: Option<i64>,
+    hash: Option<String>,
+}
+
+/// Verify the hash chain (`audit.view`); with `seq` and `hash`, also that
+/// a head anchored outside Roster is still in the log unchanged.
 #[utoipa::path(get, path = "/v1/orgs/{org}/audit/verify", tag = "audit",
-    params(("org" = OrgId, Path)),
+    params(("org" = OrgId, Path), Anchor),
     responses((status = 200, body = ChainCheckView), Problems))]
 pub async fn verify(
     State(app): State<AppState>,
     caller: Caller,
     ApiPath(org): ApiPath<OrgId>,
+    ApiQuery(anchor): ApiQuery<Anchor>,
 ) -> ApiResult<Json<ChainCheckView>> {
-    Ok(Json(app.verify_audit(&caller, &org).await?))
+    let anchor = match (anchor.seq, anchor.hash.as_deref()) {
+        (None, None) => None,
+        (Some(seq), Some(hash)) if seq >= 0 => Some((seq, hash)),
+        _ => {
+            return Err(ApiError::invalid(
+                "seq",
+                "give both seq (0 or more) and hash, from audit/head",
+            ))
+        }
+    };
+    Ok(Json(app.verify_audit(&caller, &org, anchor).await?))
+}
+
+/// The newest entry's `seq` and `hash`, to keep outside Roster (`audit.view`).
+#[utoipa::path(get, path = "/v1/orgs/{org}/audit/head", tag = "audit",
+    params(("org" = OrgId, Path)),
+    responses((status = 200, body = AuditHeadView), Problems))]
+pub async fn head(
+    State(app): State<AppState>,
+    caller: Caller,
+    ApiPath(org): ApiPath<OrgId>,
+) -> ApiResult<Json<AuditHeadView>> {
+    Ok(Json(app.audit_head(&caller, &org).await?))
 }

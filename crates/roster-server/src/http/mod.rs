@@ -138,6 +138,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(audit::list))
         .routes(routes!(audit::export))
         .routes(routes!(audit::verify))
+        .routes(routes!(audit::head))
         .routes(routes!(platform::implementation_admins))
         .routes(routes!(platform::review))
         .routes(routes!(decisions::evaluation))

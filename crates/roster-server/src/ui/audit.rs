@@ -57,7 +57,7 @@ pub async fn page(
     let caller = viewer.caller();
     let (entries, check) = match (
         app.audit(&caller, &viewer.org_id, &query, &page).await,
-        app.verify_audit(&caller, &viewer.org_id).await,
+        app.verify_audit(&caller, &viewer.org_id, None).await,
     ) {
         (Ok(entries), Ok(check)) => (entries, check),
         (Err(e), _) | (_, Err(e)) => {

@@ -97,7 +97,7 @@ async fn render(
                         td { (kit::date(inv.expires_at)) }
                         td {
                             @if inv.status == InvitationStatus::Pending {
-                                form method="post" action={ "/ui/invitations/" (inv.id) "/resend" } style="display:inline" {
+                                form.inline method="post" action={ "/ui/invitations/" (inv.id) "/resend" } {
                                     (viewer.csrf_field())
                                     button.secondary type="submit" aria-label={ "Resend to " (inv.email.as_str()) } { "Resend" }
                                 }

@@ -12,8 +12,10 @@ mod settings;
 mod spaces;
 mod users;
 
+use axum::http::{header, HeaderName, HeaderValue};
 use axum::routing::{get, post};
 use axum::Router;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use axum::extract::{Query, State};
 use axum::response::Response;
@@ -25,8 +27,34 @@ use crate::app::RequestId;
 use crate::extract::ApiForm;
 use crate::state::AppState;
 
+/// What every page answers with (SPEC §19): no inline script, no framing,
+/// no sniffing, no referrer (sign-in links carry tokens), no caching.
+const PAGE_HEADERS: [(HeaderName, &str); 5] = [
+    (
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+         form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
+    ),
+    (header::X_FRAME_OPTIONS, "DENY"),
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (header::REFERRER_POLICY, "no-referrer"),
+    (header::CACHE_CONTROL, "no-store"),
+];
+
 /// The UI's routes, merged into the server's router.
 pub fn routes() -> Router<AppState> {
+    PAGE_HEADERS
+        .into_iter()
+        .fold(pages(), |router, (name, value)| {
+            // Assets set their own caching; everything else is a page's.
+            router.layer(SetResponseHeaderLayer::if_not_present(
+                name,
+                HeaderValue::from_static(value),
+            ))
+        })
+}
+
+fn pages() -> Router<AppState> {
     Router::new()
         .route("/invitations/accept", get(accept_form).post(accept_submit))
         .route("/ui/assets/roster.css", get(kit::css))

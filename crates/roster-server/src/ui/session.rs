@@ -8,6 +8,8 @@
 use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, Query, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::Response;
@@ -22,7 +24,8 @@ use super::kit;
 use crate::app::sessions::{LINK_MINUTES, SESSION_HOURS};
 use crate::app::{Ctx, RequestId};
 use crate::auth::Caller;
-use crate::extract::ApiForm;
+use crate::error::ApiError;
+use crate::extract::{ApiForm, ClientAddress};
 use crate::secrets;
 use crate::state::AppState;
 
@@ -169,10 +172,23 @@ pub struct SignInForm {
 pub async fn request_link(
     State(app): State<AppState>,
     request_id: RequestId,
+    ClientAddress(address): ClientAddress,
     ApiForm(form): ApiForm<SignInForm>,
 ) -> Response {
+    if let Err(seconds) = app.sign_in_requests.check(address) {
+        let mut refused = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_requests",
+            format!("too many sign-in requests from this address: try again in {seconds} s"),
+        )
+        .into_response();
+        if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+            refused.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        return refused;
+    }
     if let Ok(email) = Email::parse(&form.email) {
-        app.request_sign_in_links(&request_id, &email).await;
+        app.request_sign_in_links(request_id, email);
     }
     kit::see_other("/ui/sign-in?sent=1")
 }
