@@ -63,6 +63,13 @@ pub enum RuleError {
     /// A business-rule conflict with its own code.
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// Rows of an import that failed (nothing was applied); `code` is the
+    /// one that names the whole refusal.
+    #[error("{} row(s) of the import failed; nothing was applied", rejected.len())]
+    Rows {
+        code: &'static str,
+        rejected: Vec<crate::import::RejectedRow>,
+    },
 }
 
 impl RuleError {
@@ -78,7 +85,7 @@ impl RuleError {
             RuleError::InheritedAccess { .. } => "inherited_access",
             RuleError::AlreadyMember { .. } => "already_member",
             RuleError::Validation { .. } | RuleError::InvalidEmails { .. } => "validation_failed",
-            RuleError::Conflict { code, .. } => code,
+            RuleError::Conflict { code, .. } | RuleError::Rows { code, .. } => code,
         }
     }
 

@@ -16,6 +16,7 @@ pub mod error;
 mod guards;
 pub mod ids;
 pub mod implementation_admin;
+pub mod import;
 pub mod invite;
 pub mod names;
 pub mod org;

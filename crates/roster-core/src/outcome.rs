@@ -6,6 +6,7 @@ use crate::access::Grant;
 use crate::catalog::{LinkRequester, RevokeReason, SessionEnd, TokenKind, Trigger};
 use crate::email::Email;
 use crate::ids::{SpaceId, TokenId, UserId, WebhookId};
+use crate::import::ImportMode;
 use crate::role::{OrgRole, SpaceRole};
 use crate::snapshot::{
     Effect, IaAssignment, Invitation, InvitationStatus, Member, MemberStatus, NewToken,
@@ -188,6 +189,15 @@ pub enum Outcome {
         session_id: TokenId,
         how: SessionEnd,
     },
+    /// An import (its people's own outcomes come before it).
+    MembersImported {
+        mode: ImportMode,
+        rows: usize,
+        people: usize,
+        created: usize,
+        invited: usize,
+        unchanged: usize,
+    },
     WebhookCreated {
         webhook: Box<Webhook>,
     },
@@ -212,7 +222,9 @@ impl Outcome {
         match self {
             // The store creates the organization's row; an ended
             // Implementation Admin leaves through `LeftOrganization`.
-            Outcome::OrgCreated { .. } | Outcome::ImplementationAdminEnded { .. } => Vec::new(),
+            Outcome::OrgCreated { .. }
+            | Outcome::ImplementationAdminEnded { .. }
+            | Outcome::MembersImported { .. } => Vec::new(),
             Outcome::OrgUpdated { name, settings } => name
                 .iter()
                 .map(|n| Effect::SetName(n.clone()))

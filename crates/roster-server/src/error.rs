@@ -141,6 +141,13 @@ impl From<RuleError> for ApiError {
             RuleError::DomainNotAllowed { .. } | RuleError::ImplementationAdminDisabled => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
+            RuleError::Rows { code, .. } => match *code {
+                "validation_failed" => StatusCode::BAD_REQUEST,
+                "forbidden" => StatusCode::FORBIDDEN,
+                "not_found" => StatusCode::NOT_FOUND,
+                "seat_limit_reached" => StatusCode::CONFLICT,
+                _ => StatusCode::UNPROCESSABLE_ENTITY,
+            },
             RuleError::LastOwner
             | RuleError::SeatLimitReached { .. }
             | RuleError::ConfirmationRequired { .. }
@@ -153,6 +160,7 @@ impl From<RuleError> for ApiError {
             err = err.with("rejected", json!(e.rejected()));
         }
         match e {
+            RuleError::Rows { rejected, .. } => err.with("rejected", json!(rejected)),
             RuleError::DomainNotAllowed { allowed, .. } => {
                 err.with("allowed_domains", json!(allowed))
             }

@@ -56,7 +56,7 @@ pub fn too_large() -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
         "payload_too_large",
-        "the body is larger than 1 MiB",
+        "the body is larger than allowed (1 MiB; 16 MiB for an import)",
     )
 }
 

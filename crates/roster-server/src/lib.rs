@@ -9,6 +9,7 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod delivery;
+pub mod demo;
 pub mod effects;
 pub mod error;
 pub mod extract;
@@ -41,7 +42,7 @@ use crate::middleware::{around_request, drop_unusable_request_id, NewRequestId, 
 pub use config::Config;
 pub use state::AppState;
 
-const PLATFORM_KEY_HASH: &str = "platform_key_hash";
+use state::PLATFORM_KEY_HASH;
 
 /// How the platform key was set up on this start.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,6 +98,31 @@ pub async fn prepare(config: Config) -> Result<(AppState, PlatformKey), String> 
         .await
         .map_err(|e| e.to_string())?;
     Ok((app, key))
+}
+
+/// `roster platform-key rotate`: a new platform key, printed once by the
+/// caller; the old one stops working at once on every replica. Refused
+/// while `ROSTER_PLATFORM_KEY` sets the key.
+pub async fn rotate_platform_key(config: &Config) -> Result<String, String> {
+    if config.platform_key.is_some() {
+        return Err(
+            "ROSTER_PLATFORM_KEY sets the platform key: change that variable instead".into(),
+        );
+    }
+    let store = Store::connect(&config.database_url)
+        .await
+        .map_err(|e| format!("cannot open {}: {e}", config.database_url))?;
+    store
+        .migrate()
+        .await
+        .map_err(|e| format!("migrations failed: {e}"))?;
+    let fresh = format!("rpk_{}", secrets::random_secret());
+    store
+        .set_platform_key_hash(PLATFORM_KEY_HASH, &secrets::hash(&fresh))
+        .await
+        .map_err(|e| e.to_string())?;
+    store.close().await;
+    Ok(fresh)
 }
 
 /// Serves until `shutdown` resolves; in-flight requests finish first.

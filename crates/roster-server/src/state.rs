@@ -1,6 +1,6 @@
 //! What every part of the server shares.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use roster_core::Timestamp;
 use roster_store::Store;
@@ -19,7 +19,7 @@ pub struct Inner {
     pub clock: Clock,
     pub config: Config,
     pub effects: EffectsConfig,
-    pub platform_key_hash: String,
+    platform_key: PlatformKeyHash,
     pub metrics: Metrics,
     /// One delivery run at a time in this process, so a sweep waits for a
     /// run already under way and then finds everything sent.
@@ -37,8 +37,42 @@ impl std::ops::Deref for AppState {
     }
 }
 
+/// The platform key's hash: fixed when `ROSTER_PLATFORM_KEY` sets it,
+/// otherwise the stored one, read again whenever the installation's
+/// settings may have changed (`roster platform-key rotate` on any replica).
+struct PlatformKeyHash {
+    configured: bool,
+    current: RwLock<(u64, String)>,
+}
+
+/// Where the generated platform key's hash is kept.
+pub const PLATFORM_KEY_HASH: &str = "platform_key_hash";
+
 impl AppState {
+    /// The platform key's hash as of now.
+    pub async fn platform_key_hash(&self) -> String {
+        let key = &self.platform_key;
+        let generation = self.store.settings_generation();
+        if let Ok(current) = key.current.read() {
+            if key.configured || current.0 == generation {
+                return current.1.clone();
+            }
+        }
+        match self.store.meta(PLATFORM_KEY_HASH).await {
+            Ok(Some(hash)) => {
+                if let Ok(mut current) = key.current.write() {
+                    *current = (generation, hash.clone());
+                }
+                hash
+            }
+            // The key cannot be read: nothing matches it.
+            Ok(None) | Err(_) => String::new(),
+        }
+    }
+
     pub fn new(store: Store, config: Config, platform_key_hash: String) -> Self {
+        let configured = config.platform_key.is_some();
+        let generation = store.settings_generation();
         AppState(Arc::new(Inner {
             store,
             clock: Clock::new(config.dev_clock),
@@ -46,7 +80,10 @@ impl AppState {
                 public_url: config.public_url.clone(),
             },
             config,
-            platform_key_hash,
+            platform_key: PlatformKeyHash {
+                configured,
+                current: RwLock::new((generation, platform_key_hash)),
+            },
             metrics: Metrics::default(),
             delivery: tokio::sync::Mutex::new(()),
             webhook_runs: tokio::sync::Mutex::new(()),

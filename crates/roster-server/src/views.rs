@@ -627,3 +627,16 @@ impl From<&roster_store::Delivery> for DeliveryView {
         }
     }
 }
+
+/// What an import did (API.md "Import"); a dry run lists addresses where
+/// ids do not exist yet.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ImportView {
+    pub dry_run: bool,
+    /// `add`: the new members' user ids.
+    pub created: Vec<String>,
+    /// `invite`: the invitations sent.
+    pub invited: Vec<String>,
+    /// Already members: left as they are.
+    pub unchanged: Vec<String>,
+}

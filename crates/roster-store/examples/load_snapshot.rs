@@ -144,6 +144,7 @@ async fn create_org(store: &Store) {
     let ctx = WriteContext {
         now: chrono::Utc::now(),
         request_id: None,
+        dry_run: false,
     };
     store
         .create_org(

@@ -237,10 +237,12 @@ impl Store {
     /// prove later that the log it saw was not rewritten. `(0, "")` for an
     /// organization with no entries.
     pub async fn audit_head(&self, org_id: &OrgId) -> Result<Option<(i64, String)>, StoreError> {
-        let row = sqlx::query("SELECT audit_seq, audit_head FROM orgs WHERE id = $1 AND deleted_at IS NULL")
-            .bind(org_id.as_str())
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(
+            "SELECT audit_seq, audit_head FROM orgs WHERE id = $1 AND deleted_at IS NULL",
+        )
+        .bind(org_id.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
         row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
     }
 

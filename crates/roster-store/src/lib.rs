@@ -77,14 +77,24 @@ pub struct Store {
     events_written: Arc<tokio::sync::Notify>,
     /// Woken after a commit that queued webhook deliveries.
     deliveries_queued: Arc<tokio::sync::Notify>,
+    /// On PostgreSQL, counts changes of the installation's settings (the
+    /// platform key) that other replicas announced.
+    settings_changes: Arc<std::sync::atomic::AtomicU64>,
+    /// The SQLite database's files, to notice another process's writes.
+    sqlite_files: Option<[std::path::PathBuf; 2]>,
 }
 
 impl Store {
     /// Connects to `sqlite://path` (created if missing, WAL) or `postgres://…`.
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
+        let mut sqlite_files = None;
         let (backend, url) = if let Some(path) = url.strip_prefix("sqlite://") {
             let path = path.split('?').next().unwrap_or(path);
+            sqlite_files = Some([
+                std::path::PathBuf::from(path),
+                std::path::PathBuf::from(format!("{path}-wal")),
+            ]);
             (Backend::Sqlite, format!("sqlite://{path}?mode=rwc"))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             (Backend::Postgres, url.to_owned())
@@ -121,6 +131,8 @@ impl Store {
             outbox_queued: Arc::new(tokio::sync::Notify::new()),
             events_written: Arc::new(tokio::sync::Notify::new()),
             deliveries_queued: Arc::new(tokio::sync::Notify::new()),
+            settings_changes: Arc::new(std::sync::atomic::AtomicU64::new(0)),
+            sqlite_files,
         })
     }
 
@@ -140,6 +152,40 @@ impl Store {
 
     pub(crate) fn announce_delivery(&self) {
         self.deliveries_queued.notify_one();
+    }
+
+    /// A number that changes whenever the installation's settings (the
+    /// platform key) may have changed in another process: on PostgreSQL the
+    /// count of announcements (and reconnections), on SQLite the size and
+    /// time of the database's files (one `stat` each, no query).
+    pub fn settings_generation(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        match &self.sqlite_files {
+            Some(files) => {
+                let mut hasher = rustc_hash::FxHasher::default();
+                for file in files {
+                    if let Ok(meta) = std::fs::metadata(file) {
+                        meta.len().hash(&mut hasher);
+                        meta.modified().ok().hash(&mut hasher);
+                    }
+                }
+                hasher.finish()
+            }
+            None => self
+                .settings_changes
+                .load(std::sync::atomic::Ordering::Acquire),
+        }
+    }
+
+    /// Replaces the platform key's hash, at once for every replica.
+    pub async fn set_platform_key_hash(&self, key: &str, hash: &str) -> Result<(), StoreError> {
+        self.set_meta(key, hash).await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_notify('roster_settings', '')")
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
     }
 
     pub(crate) fn announce_events(&self) {
@@ -199,13 +245,25 @@ impl Store {
         }))
     }
 
+    fn settings_changed(&self) {
+        self.settings_changes
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+
     async fn listen_once(&self) -> Result<(), StoreError> {
         let mut listener = sqlx::postgres::PgListener::connect(&self.url).await?;
-        listener.listen("roster_orgs").await?;
+        listener
+            .listen_all(["roster_orgs", "roster_settings"])
+            .await?;
         // Anything written before we listened may be cached stale.
         self.evict_all();
+        self.settings_changed();
         loop {
             let note = listener.recv().await?;
+            if note.channel() == "roster_settings" {
+                self.settings_changed();
+                continue;
+            }
             let payload = note.payload();
             if let Some((org_id, revision)) = payload.rsplit_once(':') {
                 self.evict(org_id, revision.parse().ok());

@@ -18,6 +18,8 @@ use crate::records::TokenRecord;
 pub struct WriteContext {
     pub now: Timestamp,
     pub request_id: Option<String>,
+    /// Run the rules under the lock, answer what they planned, keep nothing.
+    pub dry_run: bool,
 }
 
 /// Who an audit entry names as actor.

@@ -103,8 +103,9 @@ impl Store {
                 return Err(e);
             }
         };
-        if planned.is_empty() {
-            // Nothing to change: the accounts looked up are not kept either.
+        if planned.is_empty() || ctx.dry_run {
+            // Nothing to change (or only asked what would change): the
+            // accounts looked up are not kept either.
             tx.rollback().await?;
             self.cache.offer(snapshot);
             return Ok(Written {

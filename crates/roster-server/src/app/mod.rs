@@ -12,6 +12,7 @@
 
 pub mod audit;
 pub mod events;
+pub mod import;
 pub mod invitations;
 pub mod jobs;
 pub mod members;
@@ -88,10 +89,39 @@ impl AppState {
         lookups: &Lookups,
         rule: impl FnOnce(&OrgSnapshot, &Found, Timestamp) -> Result<(Change, T), ApiError>,
     ) -> ApiResult<Written<T>> {
-        let now = self.now();
+        self.run_change(org_id, request_id, lookups, false, rule)
+            .await
+    }
+
+    /// [`AppState::change`], or with `dry_run` only what it would do:
+    /// the rule runs under the lock and nothing is kept.
+    pub(crate) async fn run_change<T>(
+        &self,
+        org_id: &OrgId,
+        request_id: Option<&RequestId>,
+        lookups: &Lookups,
+        dry_run: bool,
+        rule: impl FnOnce(&OrgSnapshot, &Found, Timestamp) -> Result<(Change, T), ApiError>,
+    ) -> ApiResult<Written<T>> {
+        self.change_as_of(self.now(), org_id, request_id, lookups, dry_run, rule)
+            .await
+    }
+
+    /// A change as of another time (the demo's history; every other change
+    /// happens now).
+    pub(crate) async fn change_as_of<T>(
+        &self,
+        now: Timestamp,
+        org_id: &OrgId,
+        request_id: Option<&RequestId>,
+        lookups: &Lookups,
+        dry_run: bool,
+        rule: impl FnOnce(&OrgSnapshot, &Found, Timestamp) -> Result<(Change, T), ApiError>,
+    ) -> ApiResult<Written<T>> {
         let ctx = WriteContext {
             now,
             request_id: request_id.map(|r| r.0.clone()),
+            dry_run,
         };
         let effects = &self.effects;
         Ok(self

@@ -53,6 +53,7 @@ impl AppState {
         let ctx = WriteContext {
             now: self.now(),
             request_id: request_id.map(|r| r.0.clone()),
+            dry_run: false,
         };
         let lookups = Lookups {
             accounts: vec![owner],

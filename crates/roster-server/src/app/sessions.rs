@@ -69,8 +69,10 @@ impl AppState {
         }
         let mut ended = 0;
         for (org, sessions) in by_org {
-            self.apply(&org, None, |snap, now| Ok(end_sessions(snap, &sessions, now)))
-                .await?;
+            self.apply(&org, None, |snap, now| {
+                Ok(end_sessions(snap, &sessions, now))
+            })
+            .await?;
             ended += sessions.len();
         }
         Ok(ended)
@@ -88,7 +90,11 @@ impl AppState {
         let Ok(Some(user)) = self.store.user_by_email(email).await else {
             return;
         };
-        let orgs = self.store.memberships_of(&user.id).await.unwrap_or_default();
+        let orgs = self
+            .store
+            .memberships_of(&user.id)
+            .await
+            .unwrap_or_default();
         for org in orgs {
             let since = self.now() - Duration::hours(1);
             match self.store.emailed_links_since(&user.id, since).await {

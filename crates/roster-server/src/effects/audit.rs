@@ -263,6 +263,17 @@ pub fn entries(outcome: &Outcome) -> Vec<AuditDraft> {
             ),
             user_id,
         )],
+        Outcome::MembersImported {
+            mode,
+            rows,
+            people,
+            created,
+            invited,
+            unchanged,
+        } => vec![draft(
+            A::MembersImported,
+            json!({"mode": mode, "rows": rows, "people": people, "created": created, "invited": invited, "unchanged": unchanged}),
+        )],
         Outcome::WebhookCreated { webhook } => {
             vec![draft(A::WebhookCreated, webhook_details(webhook))]
         }

@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod decisions;
 pub mod events;
+pub mod import;
 pub mod invitations;
 pub mod members;
 pub mod openapi;
@@ -115,6 +116,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(orgs::put_ia_setting))
         .routes(routes!(members::list))
         .routes(routes!(members::bulk))
+        .routes(routes!(import::import))
         .routes(routes!(members::get, members::patch, members::remove))
         .routes(routes!(members::deactivate))
         .routes(routes!(members::reactivate))

@@ -63,7 +63,7 @@ impl FromRequestParts<AppState> for Operator {
             .ok_or_else(to_sign_in)?;
         let (until, key_hash) = stored.split_once(':').ok_or_else(to_sign_in)?;
         let until: i64 = until.parse().map_err(|_| to_sign_in())?;
-        if until <= app.now().timestamp_millis() || key_hash != app.platform_key_hash {
+        if until <= app.now().timestamp_millis() || key_hash != app.platform_key_hash().await {
             return Err(to_sign_in());
         }
         Ok(Operator {
@@ -93,7 +93,8 @@ pub struct KeyForm {
 }
 
 pub async fn sign_in(State(app): State<AppState>, ApiForm(form): ApiForm<KeyForm>) -> Response {
-    if !secrets::matches(form.key.trim(), &app.platform_key_hash) {
+    let key_hash = app.platform_key_hash().await;
+    if !secrets::matches(form.key.trim(), &key_hash) {
         return kit::render_with(
             StatusCode::UNAUTHORIZED,
             kit::bare(
@@ -107,7 +108,7 @@ pub async fn sign_in(State(app): State<AppState>, ApiForm(form): ApiForm<KeyForm
     }
     let secret = secrets::random_secret();
     let until = (app.now() + Duration::hours(8)).timestamp_millis();
-    let value = format!("{until}:{}", app.platform_key_hash);
+    let value = format!("{until}:{key_hash}");
     if app
         .store
         .set_meta(&meta_key(&secret), &value)

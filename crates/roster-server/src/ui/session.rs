@@ -8,10 +8,10 @@
 use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, Query, State};
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
 use axum::http::request::Parts;
+use axum::http::StatusCode;
 use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::IntoResponse;
 use axum::response::Response;
 use maud::html;
 use roster_core::capabilities::{capabilities, Capabilities};

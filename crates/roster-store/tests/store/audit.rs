@@ -55,6 +55,7 @@ async fn org_with_history(store: &Store, org: &str) {
     let without_request = WriteContext {
         now: at(Duration::seconds(9)),
         request_id: None,
+        dry_run: false,
     };
     store
         .write(

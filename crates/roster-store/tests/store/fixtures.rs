@@ -60,6 +60,7 @@ pub fn ctx(now: Timestamp) -> WriteContext {
     WriteContext {
         now,
         request_id: Some("req-test".to_owned()),
+        dry_run: false,
     }
 }
 
