@@ -120,6 +120,10 @@ pub fn platform_sign_in_link(
 ) -> Result<Change, RuleError> {
     let grant = authorize_platform(snapshot, actor)?;
     link_for_member(snapshot, &link, now)?;
+    let link = SignInLink {
+        emailed: false,
+        ..link
+    };
     Ok(Change::new(grant).with(Outcome::SignInLinkCreated {
         link,
         requested_by: LinkRequester::Platform,
@@ -140,6 +144,10 @@ pub fn emailed_sign_in_link(
         return Err(RuleError::NotFound("member"));
     };
     let email = Some((member.email.clone(), url));
+    let link = SignInLink {
+        emailed: true,
+        ..link
+    };
     Ok(
         Change::new(Grant::person(snapshot, &link.user_id)).with(Outcome::SignInLinkCreated {
             link,

@@ -382,7 +382,15 @@ pub struct ActiveToken {
 #[serde(untagged)]
 pub enum IntrospectionView {
     Active(ActiveToken),
-    Inactive { active: bool },
+    Inactive(InactiveToken),
+}
+
+/// A token that is not active: nothing about it is told.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InactiveToken {
+    /// Always false.
+    pub active: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

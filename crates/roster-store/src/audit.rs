@@ -13,7 +13,7 @@ use crate::load::corrupt;
 use crate::plan::{AuditActor, AuditDraft, WriteContext};
 use crate::time::{from_ms, to_ms};
 use crate::webhooks;
-use crate::{Backend, Store, StoreError};
+use crate::{batch, Backend, Store, StoreError};
 
 /// The hash the first entry of every organization chains from.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -71,17 +71,6 @@ pub(crate) async fn append(
     }
     let endpoints = webhooks::endpoints_for(tx, org_id).await?;
     let mut deliveries = 0;
-    // The platform feed's place: SQLite has one writer, so an entry takes
-    // it as it is written; on PostgreSQL the sequencer gives it once the
-    // write has committed, in write order (crate::events).
-    let (position, write_order) = match backend {
-        Backend::Sqlite => ("(SELECT COALESCE(MAX(position), 0) + 1 FROM audit)", "NULL"),
-        Backend::Postgres => ("NULL", "nextval('roster_write_order')"),
-    };
-    let insert = format!(
-        "INSERT INTO audit (org_id, seq, id, at, actor_kind, actor_user_id, trigger_kind, action, target_user_id, space_id, details, request_id, prev_hash, hash, event_id, revision, position, write_order)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, {position}, {write_order})"
-    );
     // The organization row is locked by the caller, so the head is stable.
     let head = sqlx::query("SELECT audit_seq, audit_head FROM orgs WHERE id = $1")
         .bind(org_id)
@@ -92,6 +81,7 @@ pub(crate) async fn append(
         h if h.is_empty() => GENESIS_HASH.to_owned(),
         h => h,
     };
+    let mut entries = Vec::with_capacity(drafts.len());
     for draft in drafts {
         seq += 1;
         let actor = draft.actor.clone().unwrap_or_else(|| grant_actor.clone());
@@ -107,32 +97,49 @@ pub(crate) async fn append(
             details: draft.details.clone(),
             request_id: ctx.request_id.clone(),
             hash: String::new(),
-            prev_hash: prev_hash.clone(),
+            prev_hash,
         };
         entry.hash = entry_hash(&entry);
-        let event_id = event_id(&entry.id);
-        sqlx::query(&insert)
-            .bind(org_id)
-            .bind(entry.seq)
-            .bind(entry.id.as_str())
-            .bind(to_ms(entry.at))
-            .bind(entry.actor.kind.as_str())
-            .bind(entry.actor.user_id.as_ref().map(UserId::as_str))
-            .bind(entry.trigger.as_str())
-            .bind(entry.action.as_str())
-            .bind(entry.target_user_id.as_ref().map(UserId::as_str))
-            .bind(entry.space_id.as_ref().map(SpaceId::as_str))
-            .bind(entry.details.to_string())
-            .bind(entry.request_id.as_deref())
-            .bind(entry.prev_hash.as_str())
-            .bind(entry.hash.as_str())
-            .bind(event_id.as_str())
-            .bind(revision)
-            .execute(&mut **tx)
-            .await?;
-        if !endpoints.is_empty() {
+        prev_hash = entry.hash.clone();
+        entries.push(entry);
+    }
+    let places = feed_places(tx, backend, entries.len()).await?;
+    for (chunk, places) in entries
+        .chunks(batch::rows_per_statement(backend, 18))
+        .zip(places.chunks(batch::rows_per_statement(backend, 18)))
+    {
+        let sql = format!(
+            "INSERT INTO audit (org_id, seq, id, at, actor_kind, actor_user_id, trigger_kind, action, target_user_id, space_id, details, request_id, prev_hash, hash, event_id, revision, position, write_order) VALUES {}",
+            batch::placeholders(chunk.len(), 18)
+        );
+        let mut insert = sqlx::query(&sql);
+        for (entry, (position, write_order)) in chunk.iter().zip(places) {
+            insert = insert
+                .bind(org_id)
+                .bind(entry.seq)
+                .bind(entry.id.as_str())
+                .bind(to_ms(entry.at))
+                .bind(entry.actor.kind.as_str())
+                .bind(entry.actor.user_id.as_ref().map(UserId::as_str))
+                .bind(entry.trigger.as_str())
+                .bind(entry.action.as_str())
+                .bind(entry.target_user_id.as_ref().map(UserId::as_str))
+                .bind(entry.space_id.as_ref().map(SpaceId::as_str))
+                .bind(entry.details.to_string())
+                .bind(entry.request_id.as_deref())
+                .bind(entry.prev_hash.as_str())
+                .bind(entry.hash.as_str())
+                .bind(event_id(&entry.id))
+                .bind(revision)
+                .bind(*position)
+                .bind(*write_order);
+        }
+        insert.execute(&mut **tx).await?;
+    }
+    if !endpoints.is_empty() {
+        for entry in &entries {
             let event = Event {
-                id: event_id,
+                id: event_id(&entry.id),
                 kind: entry.action,
                 org_id: OrgId::from(org_id),
                 occurred_at: rfc3339(entry.at),
@@ -150,7 +157,6 @@ pub(crate) async fn append(
             };
             deliveries += webhooks::enqueue(tx, &endpoints, &event, to_ms(ctx.now)).await?;
         }
-        prev_hash = entry.hash;
     }
     sqlx::query("UPDATE orgs SET audit_seq = $1, audit_head = $2 WHERE id = $3")
         .bind(seq)
@@ -159,6 +165,43 @@ pub(crate) async fn append(
         .execute(&mut **tx)
         .await?;
     Ok(deliveries)
+}
+
+/// Each new entry's place in the platform feed, as `(position,
+/// write_order)`. SQLite has one writer, so an entry takes its position as
+/// it is written; on PostgreSQL the sequencer gives positions once writes
+/// have committed, in write order (crate::events).
+async fn feed_places(
+    tx: &mut Transaction<'static, Any>,
+    backend: Backend,
+    count: usize,
+) -> Result<Vec<(Option<i64>, Option<i64>)>, StoreError> {
+    let count = i64::try_from(count).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    Ok(match backend {
+        Backend::Sqlite => {
+            let last: i64 = sqlx::query("SELECT COALESCE(MAX(position), 0) FROM audit")
+                .fetch_one(&mut **tx)
+                .await?
+                .try_get(0)?;
+            (1..=count).map(|k| (Some(last + k), None)).collect()
+        }
+        Backend::Postgres => {
+            let rows =
+                sqlx::query("SELECT nextval('roster_write_order') FROM generate_series(1, $1)")
+                    .bind(count)
+                    .fetch_all(&mut **tx)
+                    .await?;
+            let mut orders = rows
+                .iter()
+                .map(|row| row.try_get::<i64, _>(0))
+                .collect::<Result<Vec<_>, _>>()?;
+            orders.sort_unstable();
+            orders
+                .into_iter()
+                .map(|order| (None, Some(order)))
+                .collect()
+        }
+    })
 }
 
 fn parse_entry(row: &AnyRow) -> Result<AuditEntry, StoreError> {

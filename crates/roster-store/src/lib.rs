@@ -4,6 +4,7 @@
 //! resulting effects, audit entries and outbox emails in one transaction.
 
 mod audit;
+mod batch;
 mod cache;
 mod events;
 mod load;

@@ -21,7 +21,8 @@ use crate::plan::{AuditActor, Found, Lookups, Planned, Row, WriteContext};
 use crate::records::read_token;
 use crate::time::to_ms;
 use crate::webhooks;
-use crate::{Backend, Store, StoreError};
+use crate::{batch, Backend, Store, StoreError};
+use rustc_hash::{FxHashMap, FxHashSet};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError<E> {
@@ -94,7 +95,7 @@ impl Store {
                     .ok_or(WriteError::OrgNotFound)?,
             ),
         };
-        let found = look_up(&mut tx, org_id, lookups, ctx.now).await?;
+        let found = look_up(&mut tx, self.backend, org_id, lookups, ctx.now).await?;
         let planned = match ruled(rules(&snapshot, &found), org_id) {
             Ok(planned) => planned,
             // Rolled back before the SQLite gate opens for the next writer.
@@ -155,7 +156,7 @@ impl Store {
             name.to_owned(),
             settings.clone(),
         ));
-        let found = look_up(&mut tx, org_id, lookups, ctx.now).await?;
+        let found = look_up(&mut tx, self.backend, org_id, lookups, ctx.now).await?;
         let planned = match ruled(rules(&snapshot, &found), org_id) {
             Ok(planned) => planned,
             Err(e) => {
@@ -233,9 +234,7 @@ impl Store {
                 .await?
                 .try_get(0)?;
         let org = org_id.as_str();
-        for effect in effects {
-            persist_effect(tx, org, effect, now).await?;
-        }
+        persist_effects(tx, self.backend, org, effects, now).await?;
         for row in &planned.rows {
             persist_row(tx, org, row).await?;
         }
@@ -338,6 +337,7 @@ fn ruled<T, E>(
 /// and reads the token it acts on.
 async fn look_up(
     tx: &mut Transaction<'static, Any>,
+    backend: Backend,
     org_id: &OrgId,
     lookups: &Lookups,
     now: Timestamp,
@@ -346,30 +346,57 @@ async fn look_up(
     let mut requests: Vec<_> = lookups.accounts.iter().collect();
     requests.sort_by(|a, b| a.email.cmp(&b.email));
     requests.dedup_by(|a, b| a.email == b.email);
-    for request in requests {
-        let inserted = sqlx::query(
-            "INSERT INTO users (id, email, name, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (email) DO NOTHING",
-        )
-        .bind(request.fresh_id.as_str())
-        .bind(request.email.as_str())
-        .bind(request.name.clone())
-        .bind(to_ms(now))
-        .execute(&mut **tx)
-        .await?;
-        let row = sqlx::query("SELECT id, name FROM users WHERE email = $1")
-            .bind(request.email.as_str())
-            .fetch_one(&mut **tx)
-            .await?;
-        let id: String = row.try_get("id")?;
-        found.accounts.insert(
-            request.email.clone(),
-            Account {
-                user_id: id.into(),
-                email: request.email.clone(),
-                name: row.try_get("name")?,
-                created: inserted.rows_affected() == 1,
-            },
+    let at = to_ms(now);
+    for chunk in requests.chunks(batch::rows_per_statement(backend, 4)) {
+        let sql = format!(
+            "INSERT INTO users (id, email, name, created_at) VALUES {} ON CONFLICT (email) DO NOTHING RETURNING email",
+            batch::placeholders(chunk.len(), 4)
         );
+        let mut insert = sqlx::query(&sql);
+        for request in chunk {
+            insert = insert
+                .bind(request.fresh_id.as_str())
+                .bind(request.email.as_str())
+                .bind(request.name.as_str())
+                .bind(at);
+        }
+        let created = insert
+            .fetch_all(&mut **tx)
+            .await?
+            .iter()
+            .map(|row| row.try_get::<String, _>(0))
+            .collect::<Result<FxHashSet<String>, _>>()?;
+        let binds: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
+        let sql = format!(
+            "SELECT id, email, name FROM users WHERE email IN ({})",
+            binds.join(", ")
+        );
+        let mut select = sqlx::query(&sql);
+        for request in chunk {
+            select = select.bind(request.email.as_str());
+        }
+        let rows = select.fetch_all(&mut **tx).await?;
+        let mut ids: FxHashMap<String, (String, String)> = FxHashMap::default();
+        for row in &rows {
+            ids.insert(
+                row.try_get("email")?,
+                (row.try_get("id")?, row.try_get("name")?),
+            );
+        }
+        for request in chunk {
+            let (id, name) = ids
+                .remove(request.email.as_str())
+                .ok_or_else(|| StoreError::Corrupt(format!("no account for {}", request.email)))?;
+            found.accounts.insert(
+                request.email.clone(),
+                Account {
+                    user_id: id.into(),
+                    email: request.email.clone(),
+                    name,
+                    created: created.contains(request.email.as_str()),
+                },
+            );
+        }
     }
     if let Some(token_id) = &lookups.token {
         found.token = read_token(&mut **tx, token_id)
@@ -377,6 +404,44 @@ async fn look_up(
             .filter(|t| t.org_id == *org_id);
     }
     Ok(found)
+}
+
+/// Every effect in order; a long run of new memberships and roles (an
+/// import) goes in a few statements instead of one each.
+async fn persist_effects(
+    tx: &mut Transaction<'static, Any>,
+    backend: Backend,
+    org: &str,
+    effects: &[Effect],
+    now: i64,
+) -> Result<(), StoreError> {
+    let mut start = 0;
+    while start < effects.len() {
+        let end = effects[start..]
+            .iter()
+            .position(|e| !batch::joins_run(e))
+            .map_or(effects.len(), |p| start + p);
+        let run = &effects[start..end];
+        if run.len() >= 8 && batch::batchable(run) {
+            batch::add_members(tx, backend, org, run, now).await?;
+            for effect in run
+                .iter()
+                .filter(|e| matches!(e, Effect::SetOrgRole { .. }))
+            {
+                persist_effect(tx, org, effect, now).await?;
+            }
+            batch::set_space_roles(tx, backend, org, run).await?;
+        } else {
+            for effect in run {
+                persist_effect(tx, org, effect, now).await?;
+            }
+        }
+        if let Some(effect) = effects.get(end) {
+            persist_effect(tx, org, effect, now).await?;
+        }
+        start = end + 1;
+    }
+    Ok(())
 }
 
 async fn persist_effect(

@@ -2,7 +2,7 @@
 //! middle of delivering mail, restarted, and nothing is lost.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "../../roster-server/tests/common/smtp.rs"]
+#[path = "../../roster-server/tests/api/common/smtp.rs"]
 mod smtp;
 
 use std::process::{Child, Command, Stdio};

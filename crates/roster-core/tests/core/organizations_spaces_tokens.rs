@@ -422,6 +422,7 @@ fn link_for(user: &str) -> SignInLink {
         token_hash: format!("hash-{user}"),
         user_id: uid(user),
         expires_at: now() + Duration::minutes(15),
+        emailed: false,
     }
 }
 
@@ -462,7 +463,10 @@ fn a_sign_in_link_asked_for_by_a_person_goes_to_their_own_address() {
     assert_eq!(
         change.outcomes(),
         [Outcome::SignInLinkCreated {
-            link: link_for("admin"),
+            link: SignInLink {
+                emailed: true,
+                ..link_for("admin")
+            },
             requested_by: LinkRequester::SelfService,
             email: Some((email("admin@example.com"), url.clone()))
         }]

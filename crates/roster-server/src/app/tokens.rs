@@ -10,7 +10,9 @@ use crate::auth::{Caller, TOKEN_PREFIX};
 use crate::error::{ApiError, ApiResult};
 use crate::secrets::{self, new_id};
 use crate::state::AppState;
-use crate::views::{time, ActiveToken, CreatedTokenView, IntrospectionView, Page, TokenView};
+use crate::views::{
+    time, ActiveToken, CreatedTokenView, InactiveToken, IntrospectionView, Page, TokenView,
+};
 
 impl AppState {
     pub async fn create_token(
@@ -138,7 +140,7 @@ impl AppState {
     /// instant the token is revoked or expires, or its owner loses access.
     pub async fn introspect(&self, caller: &Caller, token: &str) -> ApiResult<IntrospectionView> {
         caller.require_platform()?;
-        let inactive = IntrospectionView::Inactive { active: false };
+        let inactive = IntrospectionView::Inactive(InactiveToken { active: false });
         let Ok(Caller::Token {
             token_id,
             user_id,

@@ -79,7 +79,7 @@ async fn outbox_claims_are_exclusive_and_leased(db: TestDb) {
                 if batch.is_empty() {
                     break;
                 }
-                mine.extend(batch.into_iter().map(|m| m.id));
+                mine.extend(batch);
             }
             mine
         }));
@@ -88,7 +88,7 @@ async fn outbox_claims_are_exclusive_and_leased(db: TestDb) {
     for worker in workers {
         claimed.extend(worker.await.unwrap());
     }
-    let distinct: BTreeSet<&String> = claimed.iter().collect();
+    let distinct: BTreeSet<&String> = claimed.iter().map(|m| &m.id).collect();
     assert_eq!(distinct.len(), claimed.len(), "no message claimed twice");
     assert_eq!(claimed.len(), 20, "every message claimed once");
 
@@ -114,19 +114,28 @@ async fn outbox_claims_are_exclusive_and_leased(db: TestDb) {
     let again_ids: BTreeSet<&str> = again.iter().map(|m| m.message_id.as_str()).collect();
     assert_eq!(again_ids, message_ids);
 
+    // The first worker, back from a long pause, no longer holds its lease:
+    // it cannot mark what another worker now sends.
+    let stale = claimed
+        .iter()
+        .find(|m| m.id == again[0].id)
+        .expect("claimed in the first round");
+    assert!(!store.mark_sent(stale, later).await.unwrap());
+    assert!(!store.mark_failed(stale, "timeout", None).await.unwrap());
+
     let sent = &again[0].id;
     let dead = &again[1].id;
     let retried = &again[2].id;
-    store.mark_sent(sent, later).await.unwrap();
-    store
-        .mark_failed(dead, "550 no such user", None)
+    assert!(store.mark_sent(&again[0], later).await.unwrap());
+    assert!(store
+        .mark_failed(&again[1], "550 no such user", None)
         .await
-        .unwrap();
+        .unwrap());
     let retry_at = t0() + chrono::Duration::minutes(10);
-    store
-        .mark_failed(retried, "connection refused", Some(retry_at))
+    assert!(store
+        .mark_failed(&again[2], "connection refused", Some(retry_at))
         .await
-        .unwrap();
+        .unwrap());
 
     // After the second lease: everything but those three.
     let third = t0() + chrono::Duration::minutes(2);

@@ -188,6 +188,7 @@ async fn a_sign_in_link_is_used_once_even_by_two_concurrent_uses(db: TestDb) {
             token_hash: "link-hash".to_owned(),
             user_id: uid(OWNER),
             expires_at,
+            emailed: false,
         };
         platform_sign_in_link(snap, &Actor::Platform, link, t0())
     })

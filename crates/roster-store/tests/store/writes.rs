@@ -241,7 +241,7 @@ async fn a_change_allowed_in_another_organization_is_refused(db: TestDb) {
         )
         .await;
     assert!(
-        matches!(outcome, Err(WriteError::Store(StoreError::Conflict(_)))),
+        matches!(outcome, Err(WriteError::Store(StoreError::GrantMismatch))),
         "{outcome:?}"
     );
     // Nor does it create an organization.
@@ -256,7 +256,7 @@ async fn a_change_allowed_in_another_organization_is_refused(db: TestDb) {
         )
         .await;
     assert!(
-        matches!(outcome, Err(WriteError::Store(StoreError::Conflict(_)))),
+        matches!(outcome, Err(WriteError::Store(StoreError::GrantMismatch))),
         "{outcome:?}"
     );
 

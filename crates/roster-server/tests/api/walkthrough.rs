@@ -1,10 +1,10 @@
 //! The README's curl walkthrough, run as written against the real server,
 //! so the README cannot drift from what Roster does.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+use reqwest::{Method, StatusCode};
+use roster_server::http::decisions::DecisionView;
 
-use serde_json::Value;
+use crate::common::{openapi, spawn, sqlite, KEY};
 
 fn readme_walkthrough() -> String {
     let readme =
@@ -23,14 +23,14 @@ fn readme_walkthrough() -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_readme_walkthrough_runs_and_answers_as_it_says() {
-    let app = common::spawn(common::Backend::Sqlite).await.unwrap();
+    let app = spawn(sqlite().await).await;
     let script = readme_walkthrough();
     let base = app.base.clone();
     let output = tokio::task::spawn_blocking(move || {
         std::process::Command::new("bash")
             .args(["-euo", "pipefail", "-c", &script])
             .env("ROSTER", base)
-            .env("ROSTER_KEY", common::KEY)
+            .env("ROSTER_KEY", KEY)
             .output()
             .unwrap()
     })
@@ -42,15 +42,27 @@ async fn the_readme_walkthrough_runs_and_answers_as_it_says() {
         "walkthrough failed: {}\n{stdout}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let answers: Vec<Value> = stdout
+    // What the README shows are answers of POST /access/v1/evaluation.
+    let answers: Vec<DecisionView> = stdout
         .lines()
         .filter(|l| !l.is_empty())
-        .map(|l| serde_json::from_str(l).unwrap())
+        .map(|l| {
+            openapi::check(
+                &Method::POST,
+                "/access/v1/evaluation",
+                StatusCode::OK,
+                Some("application/json"),
+                l,
+            )
+            .unwrap_or_else(|mismatch| panic!("{mismatch}\n{l}"));
+            serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))
+        })
         .collect();
     assert_eq!(answers.len(), 2, "{stdout}");
-    assert_eq!(answers[0]["decision"], true);
-    assert_eq!(answers[0]["context"]["reason"], "space_role_allows");
-    assert_eq!(answers[1]["decision"], false);
-    assert_eq!(answers[1]["context"]["reason"], "no_org_role");
+    let reason = |d: &DecisionView| d.context.as_ref().map(|c| c.reason.clone());
+    assert!(answers[0].decision);
+    assert_eq!(reason(&answers[0]).as_deref(), Some("space_role_allows"));
+    assert!(!answers[1].decision);
+    assert_eq!(reason(&answers[1]).as_deref(), Some("no_org_role"));
     app.stop().await;
 }

@@ -1,0 +1,361 @@
+//! Decisions (API.md "Decisions", AuthZEN Authorization API 1.0): batches,
+//! explanations, freshness, who may ask, resource search, metadata.
+
+use reqwest::{Method, StatusCode};
+use roster_core::{SpaceId, UserId};
+use roster_server::http::decisions::{BatchAnswer, DecisionView};
+use roster_testkit::{on_both_backends, TestDb};
+use serde_json::{json, Value};
+
+use crate::common::{send, spawn};
+use crate::fixtures::{sorted, space_world};
+
+on_both_backends!(
+    batch_evaluations_use_top_level_defaults_with_per_item_overrides_and_stop_early_when_asked,
+    an_evaluation_explains_itself_honours_at_least_refuses_unknown_actions_and_echoes_the_request_id,
+    a_user_token_asks_only_about_its_owner_and_resource_search_pages_through_spaces,
+);
+
+/// The decisions of a batch answered as a list.
+fn decisions(answer: &BatchAnswer) -> Vec<bool> {
+    match answer {
+        BatchAnswer::Many(many) => many.evaluations.iter().map(|d| d.decision).collect(),
+        BatchAnswer::One(one) => panic!("one decision where a list was asked for: {one:?}"),
+    }
+}
+
+async fn batch_evaluations_use_top_level_defaults_with_per_item_overrides_and_stop_early_when_asked(
+    db: TestDb,
+) {
+    let app = spawn(db).await;
+    let w = space_world(&app).await;
+    let org = &w.org;
+    let s1 = json!({"type": "space", "id": w.s1, "properties": {"org_id": org}});
+    let s2 = json!({"type": "space", "id": w.s2, "properties": {"org_id": org}});
+    let fac = json!({"type": "user", "id": w.fac});
+    let part = json!({"type": "user", "id": w.part});
+    let batch = app
+        .evaluations(
+            None,
+            json!({
+                "subject": fac, "action": {"name": "events.manage"}, "resource": s1,
+                "evaluations": [
+                    {},
+                    {"action": {"name": "members.manage"}},
+                    {"subject": part},
+                    {"resource": s2},
+                    {"subject": {"type": "user", "id": w.owner}, "action": {"name": "members.invite"}, "resource": {"type": "organization", "id": org}},
+                ],
+            }),
+        )
+        .await
+        .ok("a batch");
+    assert_eq!(decisions(&batch), vec![true, false, false, false, true]);
+
+    let items = json!([
+        {"action": {"name": "space.view"}},
+        {"action": {"name": "members.manage"}},
+        {"action": {"name": "events.manage"}},
+    ]);
+    let batch = |semantic: Option<&str>| {
+        let mut body = json!({"subject": fac, "resource": s1, "evaluations": items});
+        if let Some(s) = semantic {
+            body["options"] = json!({"evaluations_semantic": s});
+        }
+        body
+    };
+    let answer = app
+        .evaluations(None, batch(None))
+        .await
+        .ok("execute_all by default");
+    assert_eq!(
+        decisions(&answer),
+        vec![true, false, true],
+        "execute_all by default"
+    );
+    let BatchAnswer::Many(many) = &answer else {
+        unreachable!()
+    };
+    assert!(
+        many.evaluations.iter().all(|d| d.context.is_none()),
+        "no explanation unless asked: {many:?}"
+    );
+    let answer = app
+        .evaluations(None, batch(Some("execute_all")))
+        .await
+        .ok("execute_all");
+    assert_eq!(decisions(&answer).len(), 3);
+    let answer = app
+        .evaluations(None, batch(Some("deny_on_first_deny")))
+        .await
+        .ok("deny_on_first_deny");
+    assert_eq!(
+        decisions(&answer),
+        vec![true, false],
+        "stops at the first deny"
+    );
+    let items = json!([
+        {"action": {"name": "members.manage"}},
+        {"action": {"name": "events.manage"}},
+        {"action": {"name": "activity.create"}},
+    ]);
+    let answer = app
+        .evaluations(
+            None,
+            json!({"subject": fac, "resource": s1, "evaluations": items, "options": {"evaluations_semantic": "permit_on_first_permit"}}),
+        )
+        .await
+        .ok("permit_on_first_permit");
+    assert_eq!(
+        decisions(&answer),
+        vec![false, true],
+        "stops at the first permit"
+    );
+    app.evaluations(
+        None,
+        json!({"subject": fac, "resource": s1, "evaluations": items, "options": {"evaluations_semantic": "whatever"}}),
+    )
+    .await
+    .problem(
+        StatusCode::BAD_REQUEST,
+        "validation_failed",
+        "an unknown semantic",
+    );
+    app.evaluations(
+        None,
+        json!({"subject": fac, "resource": s1, "evaluations": [{"action": {"name": "space.view"}}, {"action": {"name": "space.fly"}}]}),
+    )
+    .await
+    .problem(
+        StatusCode::BAD_REQUEST,
+        "validation_failed",
+        "an unknown action in a batch",
+    );
+    app.stop().await;
+}
+
+async fn an_evaluation_explains_itself_honours_at_least_refuses_unknown_actions_and_echoes_the_request_id(
+    db: TestDb,
+) {
+    let app = spawn(db).await;
+    let w = space_world(&app).await;
+    let org = &w.org;
+    let ask = |user: &UserId, action: &str, resource: Value, context: Option<Value>| {
+        let mut body = json!({"subject": {"type": "user", "id": user}, "action": {"name": action}, "resource": resource});
+        if let Some(c) = context {
+            body["context"] = c;
+        }
+        body
+    };
+    let s1 = json!({"type": "space", "id": w.s1, "properties": {"org_id": org}});
+    let d = app
+        .evaluation(None, ask(&w.fac, "events.manage", s1.clone(), None))
+        .await
+        .ok("an evaluation");
+    assert!(d.decision);
+    assert!(d.context.is_none(), "no explanation unless asked: {d:?}");
+    let explain = Some(json!({"explain": true}));
+    let allow = app
+        .evaluation(
+            None,
+            ask(&w.fac, "events.manage", s1.clone(), explain.clone()),
+        )
+        .await
+        .ok("an explained allow");
+    assert!(allow.decision);
+    let allow_reason = allow
+        .context
+        .unwrap_or_else(|| panic!("no reason for the allow"))
+        .reason;
+    assert!(!allow_reason.is_empty());
+    let deny = app
+        .evaluation(None, ask(&w.sponsor, "feed.post", s1.clone(), explain))
+        .await
+        .ok("an explained deny");
+    assert!(!deny.decision);
+    let deny_reason = deny
+        .context
+        .unwrap_or_else(|| panic!("no reason for the deny"))
+        .reason;
+    assert_ne!(allow_reason, deny_reason, "different rules decided");
+
+    // The revision of a write, asked for at least, sees the write.
+    let added = app
+        .put_space_member(&w.org, &w.s2, &w.part, Some(&w.owner), "participant")
+        .await;
+    added.ok("add the participant to S2");
+    let revision = added.revision();
+    let s2 = json!({"type": "space", "id": w.s2, "properties": {"org_id": org}});
+    let d = app
+        .evaluation(
+            None,
+            ask(
+                &w.part,
+                "space.view",
+                s2,
+                Some(json!({"at_least": revision})),
+            ),
+        )
+        .await
+        .ok("at_least");
+    assert!(d.decision, "the write is seen");
+
+    app.evaluation(None, ask(&w.fac, "events.teleport", s1.clone(), None))
+        .await
+        .problem(
+            StatusCode::BAD_REQUEST,
+            "validation_failed",
+            "an unknown action",
+        );
+    app.evaluation(
+        None,
+        json!({"action": {"name": "space.view"}, "resource": s1}),
+    )
+    .await
+    .problem(StatusCode::BAD_REQUEST, "validation_failed", "no subject");
+
+    let traced = app
+        .platform(Method::POST, "/access/v1/evaluation", None)
+        .header("X-Request-ID", "decide-42")
+        .json(&ask(&w.fac, "space.view", s1.clone(), None));
+    let a = send(traced).await;
+    let _: DecisionView = a.read(StatusCode::OK, "with a request id");
+    assert_eq!(a.header("x-request-id"), "decide-42");
+    app.stop().await;
+}
+
+async fn a_user_token_asks_only_about_its_owner_and_resource_search_pages_through_spaces(
+    db: TestDb,
+) {
+    let app = spawn(db).await;
+    let w = space_world(&app).await;
+    let org = &w.org;
+    let secret = app.token(org, &w.part).await.secret;
+    let about = |user: &UserId| json!({"subject": {"type": "user", "id": user}, "action": {"name": "space.view"}, "resource": {"type": "space", "id": w.s1, "properties": {"org_id": org}}});
+    let d: DecisionView = app
+        .call_with_token(
+            Method::POST,
+            "/access/v1/evaluation",
+            &secret,
+            Some(about(&w.part)),
+        )
+        .await
+        .read(StatusCode::OK, "a token asks about its owner");
+    assert!(d.decision);
+    app.call_with_token(
+        Method::POST,
+        "/access/v1/evaluation",
+        &secret,
+        Some(about(&w.fac)),
+    )
+    .await
+    .problem(
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        "a token asks about someone else",
+    );
+    let (org_b, _) = app
+        .create_org("Elsewhere", "owner@elsewhere.test", None)
+        .await;
+    let mut elsewhere = about(&w.part);
+    elsewhere["resource"]["properties"]["org_id"] = json!(org_b);
+    app.call_with_token(
+        Method::POST,
+        "/access/v1/evaluation",
+        &secret,
+        Some(elsewhere),
+    )
+    .await
+    .problem(
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        "a token asks about its owner in another organization",
+    );
+    app.evaluation(Some(&w.part), about(&w.fac)).await.problem(
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        "acting as a user, asking about someone else",
+    );
+    app.call_with_token(
+        Method::POST,
+        "/access/v1/evaluations",
+        &secret,
+        Some(json!({"evaluations": [about(&w.part), about(&w.fac)]})),
+    )
+    .await
+    .problem(
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        "a batch about someone else",
+    );
+
+    let s3 = app.create_space(org, &w.owner, "S3").await;
+    let all = sorted(vec![w.s1.clone(), w.s2.clone(), s3]);
+    let search = |token: Option<&str>| {
+        let mut page = json!({"limit": 2});
+        if let Some(t) = token {
+            page["token"] = json!(t);
+        }
+        json!({"subject": {"type": "user", "id": w.owner}, "action": {"name": "space.view"}, "resource": {"type": "space", "properties": {"org_id": org}}, "page": page})
+    };
+    let found = app
+        .search_resource(search(None))
+        .await
+        .ok("search, first page");
+    assert_eq!(found.results.len(), 2, "{found:?}");
+    assert!(found.results.iter().all(|r| r.kind == "space"), "{found:?}");
+    let next = found.page.next_token.clone();
+    assert!(!next.is_empty(), "more pages: {found:?}");
+    let mut seen: Vec<SpaceId> = found.results.iter().map(|r| r.id.clone()).collect();
+    let found = app
+        .search_resource(search(Some(&next)))
+        .await
+        .ok("search, second page");
+    assert_eq!(found.results.len(), 1, "{found:?}");
+    assert_eq!(found.page.next_token, "", "the last page");
+    seen.extend(found.results.iter().map(|r| r.id.clone()));
+    assert_eq!(sorted(seen), all, "every space once");
+    let mut exact = search(None);
+    exact["page"]["limit"] = json!(3);
+    let found = app.search_resource(exact).await.ok("a full last page");
+    assert_eq!(
+        (found.results.len(), found.page.next_token.as_str()),
+        (3, ""),
+        "a full last page: {found:?}"
+    );
+    let mut zero = search(None);
+    zero["page"]["limit"] = json!(0);
+    app.search_resource(zero).await.problem(
+        StatusCode::BAD_REQUEST,
+        "validation_failed",
+        "page.limit 0",
+    );
+    // Only the spaces the subject may act in.
+    let found = app
+        .search_resource(json!({"subject": {"type": "user", "id": w.fac}, "action": {"name": "events.manage"}, "resource": {"type": "space", "properties": {"org_id": org}}}))
+        .await
+        .ok("search for a Facilitator");
+    let results: Vec<(&str, &SpaceId)> = found
+        .results
+        .iter()
+        .map(|r| (r.kind.as_str(), &r.id))
+        .collect();
+    assert_eq!(results, vec![("space", &w.s1)]);
+    assert_eq!(found.page.next_token, "");
+
+    let metadata = app.authzen_configuration().await;
+    assert_eq!(metadata.policy_decision_point, app.base);
+    assert_eq!(
+        metadata.access_evaluation_endpoint,
+        format!("{}/access/v1/evaluation", app.base)
+    );
+    assert_eq!(
+        metadata.access_evaluations_endpoint,
+        format!("{}/access/v1/evaluations", app.base)
+    );
+    assert_eq!(
+        metadata.search_resource_endpoint,
+        format!("{}/access/v1/search/resource", app.base)
+    );
+    app.stop().await;
+}
