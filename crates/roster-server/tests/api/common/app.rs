@@ -93,13 +93,10 @@ async fn start(db: Arc<TestDb>, mut config: Config, smtp: Option<SmtpReceiver>) 
 }
 
 impl TestApp {
-    /// A second server on the same database (another replica), with the
-    /// same SMTP receiver.
+    /// A second server on the same database (another replica), configured
+    /// like this one (the same SMTP receiver too).
     pub async fn replica(&self) -> TestApp {
-        let mut config = config(self.db.url());
-        if let Some(smtp) = &self.smtp {
-            config.smtp_url = Some(format!("smtp://127.0.0.1:{}", smtp.port));
-        }
+        let config = self.state.config.clone();
         start(self.db.clone(), config, self.smtp.clone()).await
     }
 

@@ -9,11 +9,13 @@
 //! - [`client`]: the typed client, an operation per method, answering the
 //!   server's own view types.
 //! - [`smtp`]: the SMTP receiver.
+//! - [`receiver`]: the webhook receiver.
 
 pub mod answer;
 pub mod app;
 pub mod client;
 pub mod openapi;
+pub mod receiver;
 pub mod smtp;
 
 pub use answer::{send, Answer};

@@ -10,12 +10,14 @@
 
 mod audit;
 mod decisions;
+mod events;
 mod invitations;
 mod members;
 mod organizations;
 mod platform;
 mod spaces;
 mod tokens;
+mod webhooks;
 
 use reqwest::{Method, RequestBuilder, StatusCode};
 use roster_core::UserId;
@@ -29,6 +31,7 @@ use super::app::{TestApp, KEY};
 const OK: StatusCode = StatusCode::OK;
 const CREATED: StatusCode = StatusCode::CREATED;
 const NO_CONTENT: StatusCode = StatusCode::NO_CONTENT;
+const ACCEPTED: StatusCode = StatusCode::ACCEPTED;
 
 /// A query asking for up to 500 items, and `filter` ("" or `a=b&c=d`).
 fn up_to_500(filter: &str) -> String {
