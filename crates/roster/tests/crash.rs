@@ -1,7 +1,9 @@
 //! The `roster` binary as an operator runs it: killed with SIGKILL in the
-//! middle of delivering mail, restarted, and nothing is lost.
+//! middle of delivering mail or a webhook, restarted, and nothing is lost.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "../../roster-server/tests/api/common/receiver.rs"]
+mod receiver;
 #[path = "../../roster-server/tests/api/common/smtp.rs"]
 mod smtp;
 
@@ -36,6 +38,7 @@ async fn start(db: &str, smtp_port: u16) -> Server {
         .env("ROSTER_DEV_CLOCK", "1")
         .env("ROSTER_JOB_INTERVAL_MS", "3600000")
         .env("ROSTER_SMTP_URL", format!("smtp://127.0.0.1:{smtp_port}"))
+        .env("ROSTER_WEBHOOK_ALLOW_PRIVATE", "1")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -154,6 +157,94 @@ async fn mail_interrupted_by_sigkill_is_delivered_after_restart_with_its_message
         .map(|m| m.header("Message-ID").unwrap())
         .collect();
     assert_eq!(distinct.len(), 3);
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_interrupted_by_sigkill_arrives_after_restart_with_its_webhook_id() {
+    let dir = std::env::temp_dir().join(format!("roster-hook-crash-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = format!("sqlite://{}", dir.join("roster.db").display());
+    let smtp = SmtpReceiver::start().await;
+    let receiver = receiver::Receiver::start().await;
+    // The first request is taken but never answered: the server is killed
+    // while it waits.
+    receiver.slow(Duration::from_secs(3_600));
+
+    let mut server = start(&db, smtp.port).await;
+    let hook = call(
+        &server.base,
+        "/v1/webhooks",
+        None,
+        json!({"url": receiver.url}),
+    )
+    .await;
+    receiver.trust(&[hook["secret"].as_str().unwrap()]);
+    let org = call(
+        &server.base,
+        "/v1/orgs",
+        None,
+        json!({"name": "Crash Co", "owner_email": "owner@crash.test"}),
+    )
+    .await;
+    receiver.wait_for(1).await;
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    let before_crash = receiver.got().len();
+    receiver.slow(Duration::ZERO);
+
+    let mut server = start(&db, smtp.port).await;
+    // The lease the killed server held runs out; the deliveries go again.
+    call(
+        &server.base,
+        "/v1/dev/clock",
+        None,
+        json!({"advance_seconds": 61}),
+    )
+    .await;
+    call(&server.base, "/v1/dev/sweep", None, json!({})).await;
+    call(&server.base, "/v1/dev/sweep", None, json!({})).await;
+    let feed: Value = reqwest::Client::new()
+        .get(format!(
+            "{}/v1/orgs/{}/events",
+            server.base,
+            org["id"].as_str().unwrap()
+        ))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let events: Vec<&str> = feed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
+    let got = receiver.got();
+    assert!(got.iter().all(|d| d.verified_by.len() == 1), "{got:#?}");
+    let after_restart: Vec<&str> = got[before_crash..].iter().map(|d| d.id.as_str()).collect();
+    assert_eq!(
+        after_restart.len(),
+        events.len(),
+        "after the restart each event arrives once: {after_restart:?}"
+    );
+    for event in &events {
+        assert!(
+            after_restart.contains(event),
+            "{event} arrives after the restart"
+        );
+    }
+    assert!(
+        got[..before_crash]
+            .iter()
+            .all(|d| events.contains(&d.id.as_str())),
+        "what arrived before the crash was the same events, with the same webhook-id"
+    );
     server.child.kill().unwrap();
     server.child.wait().unwrap();
     let _ = std::fs::remove_dir_all(&dir);

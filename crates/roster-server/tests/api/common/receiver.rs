@@ -1,3 +1,4 @@
+#![allow(dead_code)]
 //! A real webhook receiver on loopback: keeps every request it gets,
 //! verifies each signature with the `standardwebhooks` crate against the
 //! secrets the test gave it, and answers as the test scripted (a list of
