@@ -5,6 +5,8 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, copyFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { createServer as createHttpServer } from "node:http";
+import { createHmac } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -80,6 +82,43 @@ async function mailTo(address, predicate = () => true) {
   throw new Error(`no email to ${address}`);
 }
 
+// ---------- a real webhook receiver on loopback ----------
+/** Answers the statuses in `script` in turn, then 200; keeps every request. */
+function startReceiver(script = []) {
+  const got = [];
+  const waiting = [];
+  const server = createHttpServer((req, res) => {
+    let body = "";
+    req.setEncoding("utf8");
+    req.on("data", (c) => (body += c));
+    req.on("end", () => {
+      got.push({ headers: req.headers, body });
+      waiting.splice(0).forEach((w) => w());
+      res.statusCode = script.length ? script.shift() : 200;
+      res.end();
+    });
+  });
+  const until = async (n) => {
+    for (let i = 0; i < 100 && got.length < n; i++) {
+      await new Promise((r) => { waiting.push(r); setTimeout(r, 100); });
+    }
+    assert.ok(got.length >= n, `expected ${n} webhook requests, got ${got.length}`);
+    return got;
+  };
+  return new Promise((resolve) =>
+    server.listen(0, "127.0.0.1", () => resolve({ server, got, until, url: `http://127.0.0.1:${server.address().port}/hook` })),
+  );
+}
+
+/** Standard Webhooks: HMAC-SHA256 with the decoded secret over id.timestamp.body. */
+function verified(secret, { headers, body }) {
+  const key = Buffer.from(secret.replace(/^whsec_/, ""), "base64");
+  const expected = createHmac("sha256", key)
+    .update(`${headers["webhook-id"]}.${headers["webhook-timestamp"]}.${body}`)
+    .digest("base64");
+  return headers["webhook-signature"].split(" ").includes(`v1,${expected}`);
+}
+
 // ---------- the server ----------
 let server, smtp, base, browser, dir;
 
@@ -113,6 +152,7 @@ before(async () => {
       ROSTER_DEV_CLOCK: "1",
       ROSTER_JOB_INTERVAL_MS: "3600000",
       ROSTER_SMTP_URL: `smtp://127.0.0.1:${smtp.address().port}`,
+      ROSTER_WEBHOOK_ALLOW_PRIVATE: "1",
     },
     stdio: ["ignore", "ignore", process.env.ROSTER_UI_TEST_LOG ? "inherit" : "ignore"],
   });
@@ -461,5 +501,67 @@ test("a program admin runs their program's members but sees no organization page
   assert.deepEqual(listed.body.items.map((i) => [i.email, i.role, i.space_ids]), [["newcomer@coach.test", "participant", [mine]]]);
   const res = await page.goto(`${base}/ui/spaces/${other}`);
   assert.equal(res.status(), 403);
+  await page.context().close();
+});
+
+test("the Integrations page adds an endpoint, shows its secret once, and retries its deliveries", async () => {
+  const receiver = await startReceiver([503]);
+  const { org, owner } = await newOrg();
+  const page = await signedIn(org, owner);
+  await page.goto(base + "/ui/integrations");
+  await page.getByText("No endpoints yet.").waitFor();
+  await axe(page, "integrations (empty)");
+  await page.getByLabel("URL").fill(receiver.url);
+  await page.getByLabel("Event types (optional)").fill("space.created");
+  await page.getByLabel("Description (optional)").fill("CRM sync");
+  await page.getByRole("button", { name: "Add endpoint" }).click();
+  const secret = (await page.locator("#secret").textContent()).trim();
+  assert.match(secret, /^whsec_[A-Za-z0-9+/]{43}=$/);
+  await page.goto(base + "/ui/integrations");
+  assert.ok(!(await page.content()).includes(secret), "the secret is shown once");
+  const endpoint = page.getByRole("region", { name: `Endpoint ${receiver.url}` });
+  await endpoint.getByText("space.created · CRM sync").waitFor();
+
+  // The first attempt fails: the page shows it pending with the answer.
+  await api("POST", `/v1/orgs/${org}/spaces`, { name: "Leadership" }, owner);
+  const [first] = await receiver.until(1);
+  assert.ok(verified(secret, first), "signed with the secret shown");
+  assert.equal(JSON.parse(first.body).type, "space.created");
+  await page.reload();
+  const row = endpoint.locator("tr[data-delivery]");
+  assert.equal(await row.locator("td.status").textContent(), "pending");
+  await row.getByText("503").waitFor();
+
+  // Due 5 s later: delivered.
+  await api("POST", "/v1/dev/clock", { advance_seconds: 5 });
+  await api("POST", "/v1/dev/sweep", {});
+  await receiver.until(2);
+  await page.reload();
+  assert.equal(await row.locator("td.status").textContent(), "delivered");
+  await axe(page, "integrations (deliveries)");
+  await shot(page, "integrations");
+
+  // Retried by hand: the same webhook-id again.
+  await row.getByRole("button", { name: /^Retry delivery / }).click();
+  await page.getByText("Delivery queued again").waitFor();
+  const got = await receiver.until(3);
+  assert.equal(new Set(got.map((r) => r.headers["webhook-id"])).size, 1);
+
+  await endpoint.getByRole("button", { name: `Disable ${receiver.url}` }).click();
+  await page.getByText("Endpoint disabled").waitFor();
+  const listed = await api("GET", `/v1/orgs/${org}/webhooks`, undefined, owner);
+  assert.deepEqual(listed.body.items.map((w) => [w.url, w.enabled]), [[receiver.url, false]]);
+  await page.context().close();
+  receiver.server.close();
+});
+
+test("people without integrations.manage do not get the Integrations page", async () => {
+  const { org, owner } = await newOrg();
+  const space = (await api("POST", `/v1/orgs/${org}/spaces`, { name: "P" }, owner)).body.id;
+  const participant = await addMember(org, owner, "learner@coach.test", "participant", [space]);
+  const page = await signedIn(org, participant);
+  const res = await page.goto(base + "/ui/integrations");
+  assert.equal(res.status(), 403);
+  await page.getByText("Your role does not include this page.").waitFor();
   await page.context().close();
 });
