@@ -68,23 +68,10 @@ pub fn capabilities(snapshot: &OrgSnapshot, user_id: &UserId, now: Timestamp) ->
                 Some(SpaceRole::Facilitator) if !admin_tier => SpaceView::Facilitator,
                 Some(SpaceRole::Facilitator | SpaceRole::ProgramAdmin) | None => SpaceView::Admin,
             };
-            // `item.remove` is listed when the person may remove at least
-            // their own items.
-            let own_item = Resource::Item {
-                space_id: &space.id,
-                added_by: Some(user_id),
-            };
-            let actions = SPACE_ACTIONS
-                .iter()
-                .filter(|action| match action {
-                    Action::ItemRemove => allowed(*action, own_item),
-                    _ => allowed(*action, Resource::Space(&space.id)),
-                })
-                .collect();
             SpaceCapabilities {
                 space_id: space.id.clone(),
                 view,
-                actions,
+                actions: space_actions(snapshot, user_id, &space.id, now),
             }
         })
         .collect();
@@ -93,4 +80,65 @@ pub fn capabilities(snapshot: &OrgSnapshot, user_id: &UserId, now: Timestamp) ->
         sections,
         spaces,
     }
+}
+
+/// The SPEC §4 space actions a person may do in a space. `item.remove` is
+/// listed when they may remove at least their own items.
+fn space_actions(
+    snapshot: &OrgSnapshot,
+    user_id: &UserId,
+    space_id: &SpaceId,
+    now: Timestamp,
+) -> Vec<Action> {
+    let own_item = Resource::Item {
+        space_id,
+        added_by: Some(user_id),
+    };
+    SPACE_ACTIONS
+        .iter()
+        .filter(|action| {
+            let resource = match action {
+                Action::ItemRemove => own_item,
+                _ => Resource::Space(space_id),
+            };
+            decide(snapshot, user_id, *action, resource, now).allowed
+        })
+        .collect()
+}
+
+/// Every action of the catalog a person may do on `resource` (AuthZEN
+/// action search): on a space, the same list as that space's capabilities;
+/// elsewhere each action the decision allows there.
+pub fn allowed_actions(
+    snapshot: &OrgSnapshot,
+    user_id: &UserId,
+    resource: Resource<'_>,
+    now: Timestamp,
+) -> Vec<Action> {
+    match resource {
+        Resource::Space(space_id) => space_actions(snapshot, user_id, space_id, now),
+        _ => Action::ALL
+            .iter()
+            .copied()
+            .filter(|action| decide(snapshot, user_id, *action, resource, now).allowed)
+            .collect(),
+    }
+}
+
+/// The active members who may do `action` on `resource` (AuthZEN subject
+/// search), in id order.
+pub fn allowed_subjects<'a>(
+    snapshot: &'a OrgSnapshot,
+    action: Action,
+    resource: Resource<'_>,
+    now: Timestamp,
+) -> Vec<&'a UserId> {
+    let mut ids: Vec<&UserId> = snapshot
+        .members()
+        .filter(|member| member.is_active())
+        .map(|member| &member.user_id)
+        .filter(|id| decide(snapshot, id, action, resource, now).allowed)
+        .collect();
+    ids.sort_unstable();
+    ids
 }

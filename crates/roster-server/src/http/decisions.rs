@@ -8,6 +8,7 @@ use rustc_hash::FxHashMap;
 
 use axum::extract::State;
 use axum::Json;
+use roster_core::capabilities::{allowed_actions, allowed_subjects};
 use roster_core::{decide, Action, Decision, OrgId, OrgSnapshot, Resource, SpaceId, UserId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -156,25 +157,36 @@ impl Question {
                 ))
             }
         }
-        let context = e.context.unwrap_or_default();
-        if context.at_least.is_some_and(|r| r < 0) {
-            return Err(ApiError::invalid(
-                "context.at_least",
-                "context.at_least is a revision: 0 or more",
-            ));
-        }
+        let at_least = checked_at_least(e.context.as_ref())?;
         Ok(Question {
             org_id,
             subject,
             action,
             target,
-            explain: context.explain.unwrap_or(false),
-            at_least: context.at_least,
+            explain: e.context.and_then(|c| c.explain).unwrap_or(false),
+            at_least,
         })
     }
 
     fn resource(&self) -> Resource<'_> {
-        match &self.target {
+        self.target.resource()
+    }
+}
+
+/// `context.at_least`: a revision, 0 or more.
+fn checked_at_least(context: Option<&Context>) -> ApiResult<Option<i64>> {
+    match context.and_then(|c| c.at_least) {
+        Some(r) if r < 0 => Err(ApiError::invalid(
+            "context.at_least",
+            "context.at_least is a revision: 0 or more",
+        )),
+        at_least => Ok(at_least),
+    }
+}
+
+impl Target {
+    fn resource(&self) -> Resource<'_> {
+        match self {
             Target::Organization => Resource::Organization,
             Target::Space(id) => Resource::Space(id),
             Target::User(id) => Resource::User(id),
@@ -411,36 +423,26 @@ pub struct PageToken {
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, ToSchema)]
-pub struct SearchAnswer {
-    pub results: Vec<FoundResource>,
+pub struct SearchAnswer<T> {
+    pub results: Vec<T>,
     pub page: PageToken,
 }
 
 /// Which spaces may this subject do this action in? (AuthZEN resource search)
 #[utoipa::path(post, path = "/access/v1/search/resource", tag = "decisions",
     request_body = Search,
-    responses((status = 200, body = SearchAnswer), Problems))]
+    responses((status = 200, body = SearchAnswer<FoundResource>), Problems))]
 pub async fn search_resource(
     State(app): State<AppState>,
     caller: Caller,
     ApiJson(body): ApiJson<Search>,
-) -> ApiResult<Json<SearchAnswer>> {
+) -> ApiResult<Json<SearchAnswer<FoundResource>>> {
     if body.resource.kind != "space" {
         return Err(ApiError::invalid(
             "resource.type",
             "resource search covers spaces: resource.type must be space",
         ));
     }
-    let limit = match body.page.limit {
-        None => 100,
-        Some(l) if (1..=1000).contains(&l) => l as usize,
-        Some(_) => {
-            return Err(ApiError::invalid(
-                "page.limit",
-                "page.limit must be 1 to 1000",
-            ))
-        }
-    };
     let mut resource = body.resource;
     resource.id = Some(String::new());
     let q = Question::parse(
@@ -452,45 +454,223 @@ pub async fn search_resource(
         },
         &caller,
     )?;
-    let after = checked_cursor("page.token", body.page.token.as_deref(), "spc")?
-        .unwrap_or_default()
-        .to_owned();
-    let empty = || SearchAnswer {
-        results: Vec::new(),
-        page: PageToken {
-            next_token: String::new(),
-        },
-    };
+    let page = body.page.parse(|t| id_token(t, "spc"))?;
     let Some(snap) = snapshot_for(&app, &q).await? else {
-        return Ok(Json(empty()));
+        return Ok(Json(page_of(Vec::new(), &page)));
     };
     let now = app.now();
     let mut ids: Vec<&SpaceId> = snap
         .spaces()
         .map(|s| &s.id)
-        .filter(|id| after.is_empty() || id.as_str() > after.as_str())
+        .filter(|id| page.after(id.as_str()))
         .filter(|id| decide(&snap, &q.subject, q.action, Resource::Space(id), now).allowed)
         .collect();
     ids.sort_unstable();
-    let next_token = if ids.len() > limit {
-        ids.get(limit - 1)
-            .map(|id| id.to_string())
-            .unwrap_or_default()
-    } else {
-        String::new()
-    };
-    let results = ids
+    let found = ids
         .into_iter()
-        .take(limit)
         .map(|id| FoundResource {
             kind: "space".into(),
             id: id.clone(),
         })
         .collect();
-    Ok(Json(SearchAnswer {
-        results,
+    Ok(Json(page_of(found, &page)))
+}
+
+/// A page asked for, checked.
+struct PageAsked {
+    /// Results come after this id ("" from the start).
+    after: String,
+    limit: usize,
+}
+
+impl PageRequest {
+    /// Checks the limit (1 to 1000) and the token: the last result of a
+    /// page, which `given_out` recognizes.
+    fn parse(self, given_out: fn(&str) -> bool) -> ApiResult<PageAsked> {
+        let limit = match self.limit {
+            None => 100,
+            Some(l) if (1..=1000).contains(&l) => l as usize,
+            Some(_) => {
+                return Err(ApiError::invalid(
+                    "page.limit",
+                    "page.limit must be 1 to 1000",
+                ))
+            }
+        };
+        let after = self.token.unwrap_or_default();
+        if !after.is_empty() && !given_out(&after) {
+            return Err(ApiError::invalid(
+                "page.token",
+                "page.token is not one this server gave out",
+            ));
+        }
+        Ok(PageAsked { after, limit })
+    }
+}
+
+/// An id with `prefix`, as search pages end with.
+fn id_token(token: &str, prefix: &str) -> bool {
+    checked_cursor("page.token", Some(token), prefix).is_ok()
+}
+
+impl PageAsked {
+    fn after(&self, id: &str) -> bool {
+        self.after.is_empty() || id > self.after.as_str()
+    }
+}
+
+/// A result of a search, with the id the next page starts after.
+trait Found {
+    fn id(&self) -> &str;
+}
+
+impl Found for FoundResource {
+    fn id(&self) -> &str {
+        self.id.as_str()
+    }
+}
+
+impl Found for FoundSubject {
+    fn id(&self) -> &str {
+        self.id.as_str()
+    }
+}
+
+impl Found for FoundAction {
+    fn id(&self) -> &str {
+        &self.name
+    }
+}
+
+/// One page of `found` (in id order, all after the token).
+fn page_of<T: Found>(mut found: Vec<T>, page: &PageAsked) -> SearchAnswer<T> {
+    let next_token = if found.len() > page.limit {
+        found.truncate(page.limit);
+        found.last().map(|f| f.id().to_owned()).unwrap_or_default()
+    } else {
+        String::new()
+    };
+    SearchAnswer {
+        results: found,
         page: PageToken { next_token },
-    }))
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct SubjectSearch {
+    /// `{type: "user"}`: the kind of subject looked for.
+    subject: Subject,
+    action: ActionBody,
+    resource: ResourceBody,
+    #[serde(default)]
+    page: PageRequest,
+    context: Option<Context>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, ToSchema)]
+pub struct FoundSubject {
+    /// `user`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: UserId,
+}
+
+/// Who may do this action on this resource? The active members, in id
+/// order (AuthZEN subject search; the platform key only: it lists people).
+#[utoipa::path(post, path = "/access/v1/search/subject", tag = "decisions",
+    request_body = SubjectSearch,
+    responses((status = 200, body = SearchAnswer<FoundSubject>), Problems))]
+pub async fn search_subject(
+    State(app): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<SubjectSearch>,
+) -> ApiResult<Json<SearchAnswer<FoundSubject>>> {
+    if !matches!(caller, Caller::Platform) {
+        return Err(ApiError::forbidden(
+            "subject search lists other people: it takes the platform key",
+        ));
+    }
+    if body.subject.kind != "user" {
+        return Err(ApiError::invalid(
+            "subject.type",
+            "subject.type must be user",
+        ));
+    }
+    let action: Action = body.action.name.parse().map_err(
+        |err: roster_core::UnknownName| ApiError::invalid("action.name", err.to_string()),
+    )?;
+    let (org_id, target) = target(body.resource)?;
+    let at_least = checked_at_least(body.context.as_ref())?;
+    let page = body.page.parse(|t| id_token(t, "usr"))?;
+    let Some(snap) = app.store.snapshot(&org_id, at_least).await? else {
+        return Ok(Json(page_of(Vec::new(), &page)));
+    };
+    let found = allowed_subjects(&snap, action, target.resource(), app.now())
+        .into_iter()
+        .filter(|id| page.after(id.as_str()))
+        .map(|id| FoundSubject {
+            kind: "user".into(),
+            id: id.clone(),
+        })
+        .collect();
+    Ok(Json(page_of(found, &page)))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ActionSearch {
+    subject: Subject,
+    resource: ResourceBody,
+    #[serde(default)]
+    page: PageRequest,
+    context: Option<Context>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, ToSchema)]
+pub struct FoundAction {
+    #[schema(value_type = Action)]
+    pub name: String,
+}
+
+/// What may this subject do on this resource? Every action of the catalog
+/// allowed, in name order (AuthZEN action search); on a space, the same
+/// list as that space's capabilities.
+#[utoipa::path(post, path = "/access/v1/search/action", tag = "decisions",
+    request_body = ActionSearch,
+    responses((status = 200, body = SearchAnswer<FoundAction>), Problems))]
+pub async fn search_action(
+    State(app): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<ActionSearch>,
+) -> ApiResult<Json<SearchAnswer<FoundAction>>> {
+    let q = Question::parse(
+        Evaluation {
+            subject: Some(body.subject),
+            // Any action: the question is which.
+            action: Some(ActionBody {
+                name: Action::SpaceView.as_str().to_owned(),
+            }),
+            resource: Some(body.resource),
+            context: body.context,
+        },
+        &caller,
+    )?;
+    let page = body.page.parse(|t| t.parse::<Action>().is_ok())?;
+    let Some(snap) = snapshot_for(&app, &q).await? else {
+        return Ok(Json(page_of(Vec::new(), &page)));
+    };
+    let mut names: Vec<&str> = allowed_actions(&snap, &q.subject, q.resource(), app.now())
+        .into_iter()
+        .map(Action::as_str)
+        .filter(|name| page.after(name))
+        .collect();
+    names.sort_unstable();
+    let found = names
+        .into_iter()
+        .map(|name| FoundAction {
+            name: name.to_owned(),
+        })
+        .collect();
+    Ok(Json(page_of(found, &page)))
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, ToSchema)]
@@ -499,6 +679,8 @@ pub struct Configuration {
     pub access_evaluation_endpoint: String,
     pub access_evaluations_endpoint: String,
     pub search_resource_endpoint: String,
+    pub search_subject_endpoint: String,
+    pub search_action_endpoint: String,
 }
 
 /// The AuthZEN metadata document.
@@ -511,5 +693,7 @@ pub async fn configuration(State(app): State<AppState>) -> Json<Configuration> {
         access_evaluation_endpoint: format!("{base}/access/v1/evaluation"),
         access_evaluations_endpoint: format!("{base}/access/v1/evaluations"),
         search_resource_endpoint: format!("{base}/access/v1/search/resource"),
+        search_subject_endpoint: format!("{base}/access/v1/search/subject"),
+        search_action_endpoint: format!("{base}/access/v1/search/action"),
     })
 }

@@ -146,6 +146,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(decisions::evaluation))
         .routes(routes!(decisions::evaluations))
         .routes(routes!(decisions::search_resource))
+        .routes(routes!(decisions::search_subject))
+        .routes(routes!(decisions::search_action))
         .routes(routes!(decisions::configuration))
         .routes(routes!(events::org_feed))
         .routes(routes!(events::platform_feed))

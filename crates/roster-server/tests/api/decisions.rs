@@ -14,6 +14,8 @@ on_both_backends!(
     batch_evaluations_use_top_level_defaults_with_per_item_overrides_and_stop_early_when_asked,
     an_evaluation_explains_itself_honours_at_least_refuses_unknown_actions_and_echoes_the_request_id,
     a_user_token_asks_only_about_its_owner_and_resource_search_pages_through_spaces,
+    subject_search_lists_the_active_members_who_may_and_pages_through_them,
+    action_search_answers_what_the_capabilities_show_for_a_space_and_the_decisions_elsewhere,
 );
 
 /// The decisions of a batch answered as a list.
@@ -353,9 +355,224 @@ async fn a_user_token_asks_only_about_its_owner_and_resource_search_pages_throug
         metadata.access_evaluations_endpoint,
         format!("{}/access/v1/evaluations", app.base)
     );
-    assert_eq!(
-        metadata.search_resource_endpoint,
-        format!("{}/access/v1/search/resource", app.base)
-    );
+    for (advertised, path) in [
+        (&metadata.search_resource_endpoint, "resource"),
+        (&metadata.search_subject_endpoint, "subject"),
+        (&metadata.search_action_endpoint, "action"),
+    ] {
+        assert_eq!(advertised, &format!("{}/access/v1/search/{path}", app.base));
+    }
     app.stop().await;
+}
+
+async fn subject_search_lists_the_active_members_who_may_and_pages_through_them(db: TestDb) {
+    let app = spawn(db).await;
+    let w = space_world(&app).await;
+    let ask = |action: &str, resource: Value, page: Value| {
+        let mut resource = resource;
+        resource["properties"]["org_id"] = json!(w.org);
+        json!({"subject": {"type": "user"}, "action": {"name": action}, "resource": resource, "page": page})
+    };
+    let space = json!({"type": "space", "id": w.s1});
+    // Every active member who may, checked one by one against the decisions.
+    let everyone = [
+        &w.owner,
+        &w.admin,
+        &w.pa,
+        &w.fac,
+        &w.part,
+        &w.sponsor,
+        &w.admin_fac,
+        &w.other,
+    ];
+    for action in ["events.manage", "space.view", "feed.post", "billing.view"] {
+        let found = app
+            .search_subject(None, ask(action, space.clone(), json!({})))
+            .await
+            .ok(action);
+        assert_eq!(found.page.next_token, "");
+        assert!(found.results.iter().all(|r| r.kind == "user"));
+        let ids: Vec<&UserId> = found.results.iter().map(|r| &r.id).collect();
+        let mut expected = Vec::new();
+        for user in everyone {
+            if app.decide(&w.org, user, action, space.clone()).await {
+                expected.push(user);
+            }
+        }
+        assert_eq!(ids, sorted(expected), "{action} in S1");
+    }
+    let runners = app
+        .search_subject(None, ask("events.manage", space.clone(), json!({})))
+        .await
+        .ok("who runs events in S1");
+    assert!(runners.results.iter().any(|r| r.id == w.fac));
+    assert!(!runners
+        .results
+        .iter()
+        .any(|r| r.id == w.part || r.id == w.other));
+
+    // A deactivated member is no longer listed.
+    app.deactivate(&w.org, &w.fac, Some(&w.owner))
+        .await
+        .ok("deactivate the Facilitator");
+    let runners = app
+        .search_subject(None, ask("events.manage", space.clone(), json!({})))
+        .await
+        .ok("after the deactivation");
+    assert!(!runners.results.iter().any(|r| r.id == w.fac));
+
+    // Pages of two, each member once.
+    let viewers = app
+        .search_subject(None, ask("space.view", space.clone(), json!({})))
+        .await
+        .ok("every viewer")
+        .results;
+    let mut seen = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = app
+            .search_subject(
+                None,
+                ask(
+                    "space.view",
+                    space.clone(),
+                    json!({"limit": 2, "token": token}),
+                ),
+            )
+            .await
+            .ok("a page of viewers");
+        seen.extend(page.results);
+        if page.page.next_token.is_empty() {
+            break;
+        }
+        token = page.page.next_token;
+    }
+    assert_eq!(seen, viewers);
+
+    app.search_subject(Some(&w.owner), ask("space.view", space.clone(), json!({})))
+        .await
+        .problem(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "acting as a member, listing others",
+        );
+    let secret = app.token(&w.org, &w.owner).await.secret;
+    app.call_with_token(
+        Method::POST,
+        "/access/v1/search/subject",
+        &secret,
+        Some(ask("space.view", space.clone(), json!({}))),
+    )
+    .await
+    .problem(StatusCode::FORBIDDEN, "forbidden", "a token lists others");
+    for (bad, what) in [
+        (
+            ask("space.fly", space.clone(), json!({})),
+            "an unknown action",
+        ),
+        (
+            ask("space.view", space.clone(), json!({"token": "usr_nope"})),
+            "a forged token",
+        ),
+        (
+            ask("space.view", space.clone(), json!({"limit": 1001})),
+            "a page too long",
+        ),
+        (
+            ask(
+                "space.view",
+                json!({"type": "planet", "id": "x"}),
+                json!({}),
+            ),
+            "an unknown resource type",
+        ),
+    ] {
+        app.search_subject(None, bad).await.problem(
+            StatusCode::BAD_REQUEST,
+            "validation_failed",
+            what,
+        );
+    }
+}
+
+async fn action_search_answers_what_the_capabilities_show_for_a_space_and_the_decisions_elsewhere(
+    db: TestDb,
+) {
+    let app = spawn(db).await;
+    let w = space_world(&app).await;
+    let ask = |user: &UserId, resource: Value| {
+        let mut resource = resource;
+        resource["properties"]["org_id"] = json!(w.org);
+        json!({"subject": {"type": "user", "id": user}, "resource": resource})
+    };
+    for user in [&w.owner, &w.pa, &w.fac, &w.part, &w.sponsor] {
+        let capabilities = app
+            .get_capabilities(&w.org, user, None)
+            .await
+            .ok("capabilities");
+        let in_s1: Vec<String> = capabilities
+            .spaces
+            .iter()
+            .find(|s| s.space_id == w.s1)
+            .map(|s| s.actions.iter().map(|a| a.as_str().to_owned()).collect())
+            .unwrap_or_default();
+        let found = app
+            .search_action(None, ask(user, json!({"type": "space", "id": w.s1})))
+            .await
+            .ok("what may they do in S1");
+        let names: Vec<String> = found.results.into_iter().map(|r| r.name).collect();
+        assert_eq!(names, sorted(in_s1), "S1 actions of {user}");
+
+        let on_org = app
+            .search_action(
+                None,
+                ask(user, json!({"type": "organization", "id": w.org})),
+            )
+            .await
+            .ok("what may they do in the organization");
+        for action in roster_core::Action::ALL {
+            let allowed = app
+                .decide(
+                    &w.org,
+                    user,
+                    action.as_str(),
+                    json!({"type": "organization", "id": w.org}),
+                )
+                .await;
+            let listed = on_org.results.iter().any(|r| r.name == action.as_str());
+            assert_eq!(listed, allowed, "{action:?} on the organization for {user}");
+        }
+    }
+    let page = app
+        .search_action(
+            None,
+            json!({"subject": {"type": "user", "id": w.owner}, "resource": {"type": "organization", "id": w.org}, "page": {"limit": 3}}),
+        )
+        .await
+        .ok("three at a time");
+    assert_eq!(page.results.len(), 3);
+    let rest = app
+        .search_action(
+            None,
+            json!({"subject": {"type": "user", "id": w.owner}, "resource": {"type": "organization", "id": w.org}, "page": {"token": page.page.next_token}}),
+        )
+        .await
+        .ok("the rest");
+    assert!(rest.results.iter().all(|r| r.name > page.results[2].name));
+    app.search_action(
+        Some(&w.part),
+        ask(&w.part, json!({"type": "space", "id": w.s1})),
+    )
+    .await
+    .ok("a member asks what they may do");
+    app.search_action(
+        Some(&w.part),
+        ask(&w.owner, json!({"type": "space", "id": w.s1})),
+    )
+    .await
+    .problem(
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        "a member asks about someone else",
+    );
 }

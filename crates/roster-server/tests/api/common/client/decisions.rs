@@ -2,7 +2,10 @@
 
 use reqwest::Method;
 use roster_core::{OrgId, UserId};
-use roster_server::http::decisions::{BatchAnswer, Configuration, DecisionView, SearchAnswer};
+use roster_server::http::decisions::{
+    BatchAnswer, Configuration, DecisionView, FoundAction, FoundResource, FoundSubject,
+    SearchAnswer,
+};
 use serde_json::{json, Value};
 
 use super::{Reply, TestApp, OK};
@@ -24,7 +27,7 @@ impl TestApp {
         .await
     }
 
-    pub async fn search_resource(&self, body: Value) -> Reply<SearchAnswer> {
+    pub async fn search_resource(&self, body: Value) -> Reply<SearchAnswer<FoundResource>> {
         self.reply(
             OK,
             Method::POST,
@@ -33,6 +36,24 @@ impl TestApp {
             Some(body),
         )
         .await
+    }
+
+    pub async fn search_subject(
+        &self,
+        actor: Option<&UserId>,
+        body: Value,
+    ) -> Reply<SearchAnswer<FoundSubject>> {
+        let path = "/access/v1/search/subject";
+        self.reply(OK, Method::POST, path, actor, Some(body)).await
+    }
+
+    pub async fn search_action(
+        &self,
+        actor: Option<&UserId>,
+        body: Value,
+    ) -> Reply<SearchAnswer<FoundAction>> {
+        let path = "/access/v1/search/action";
+        self.reply(OK, Method::POST, path, actor, Some(body)).await
     }
 
     pub async fn authzen_configuration(&self) -> Configuration {
