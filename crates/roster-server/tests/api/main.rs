@@ -17,6 +17,7 @@ mod errors;
 mod escalation;
 mod events;
 mod implementation_admin;
+mod integrating;
 mod invitations;
 mod members;
 mod operations;
