@@ -87,6 +87,9 @@ struct Person {
     duration: Option<IaDuration>,
     /// By space: one role each.
     space_roles: BTreeMap<SpaceId, SpaceRole>,
+    /// Whether any row names a space role, found or not (a space that is
+    /// not found is that row's failure, not a missing role).
+    names_space_role: bool,
 }
 
 /// Collects the failing rows; the import fails as a whole when any does.
@@ -173,6 +176,7 @@ fn people(snapshot: &OrgSnapshot, rows: &[ImportRow], refusals: &mut Refusals) -
                 org_role: None,
                 duration: None,
                 space_roles: BTreeMap::new(),
+                names_space_role: false,
             });
             people.len() - 1
         });
@@ -204,6 +208,7 @@ fn people(snapshot: &OrgSnapshot, rows: &[ImportRow], refusals: &mut Refusals) -
         }
         person.org_role = person.org_role.or(row.org_role);
         person.duration = person.duration.or(row.duration);
+        person.names_space_role |= !row.space_roles.is_empty();
         for (space, role) in &row.space_roles {
             match resolve_space(snapshot, space) {
                 Err(why) => refusals.add(&at, &row.email, "not_found", why),
@@ -232,7 +237,7 @@ fn people(snapshot: &OrgSnapshot, rows: &[ImportRow], refusals: &mut Refusals) -
             };
             refusals.add(&person.rows, email, "validation_failed", why);
         }
-        if person.org_role.is_none() && person.space_roles.is_empty() {
+        if person.org_role.is_none() && !person.names_space_role {
             refusals.add(
                 &person.rows,
                 email,

@@ -10,7 +10,7 @@ use roster_core::invite::{EmailInput, InviteRequest};
 use roster_core::org_roles::change_org_role;
 use roster_core::{
     Actor, DomainAllowlist, DomainPattern, Email, IaDuration, Name, OrgId, OrgRole, Role,
-    SpaceRole, UserId,
+    SpaceRole, Timestamp, UserId,
 };
 
 use crate::app::orgs::NewOrg;
@@ -183,8 +183,8 @@ fn parse(email: &str) -> ApiResult<Email> {
 }
 
 /// An Implementation Admin from the partner firm (who also facilitates a
-/// program), given a month by the Owner a month less two days ago: their
-/// access ends in two days.
+/// program), given a month by the Owner a month less two days ago (or two
+/// months, where the calendar needs it): their access ends in two days.
 async fn implementation_admin_ending_soon(
     app: &AppState,
     org_id: &OrgId,
@@ -213,11 +213,7 @@ async fn implementation_admin_ending_soon(
         )
         .await?;
     let user = UserId::from(joined.value.created.first().cloned().unwrap_or_default());
-    let assigned = app
-        .now()
-        .checked_sub_months(Months::new(1))
-        .map(|t| t + Duration::days(2))
-        .unwrap_or_else(|| app.now());
+    let (duration, assigned) = ending_in_two_days(app.now());
     let actor = Actor::User(owner.clone());
     app.change_as_of(
         assigned,
@@ -231,7 +227,7 @@ async fn implementation_admin_ending_soon(
                 &actor,
                 &user,
                 Some(OrgRole::ImplementationAdmin),
-                Some(IaDuration::OneMonth),
+                Some(duration),
                 now,
             )?;
             Ok((change, ()))
@@ -239,6 +235,24 @@ async fn implementation_admin_ending_soon(
     )
     .await?;
     Ok(user)
+}
+
+/// A duration and a time it was granted at so that it ends two days after
+/// `now`. Months are calendar months, clamped to the month's last day, so
+/// "1 month" cannot end on March 30 (nothing in February plus a month does);
+/// "2 months" from January 30 can: one of the two always fits.
+fn ending_in_two_days(now: Timestamp) -> (IaDuration, Timestamp) {
+    let ends = now + Duration::days(2);
+    [(IaDuration::OneMonth, 1), (IaDuration::TwoMonths, 2)]
+        .into_iter()
+        .find_map(|(duration, months)| {
+            let assigned = ends.checked_sub_months(Months::new(months))?;
+            (duration.expires_at(assigned) == Some(ends)).then_some((duration, assigned))
+        })
+        .unwrap_or_else(|| {
+            let assigned = now.checked_sub_months(Months::new(1)).unwrap_or(now);
+            (IaDuration::OneMonth, assigned + Duration::days(2))
+        })
 }
 
 /// A sign-in link for each person (printed by `roster demo`).
@@ -255,4 +269,27 @@ pub async fn links(app: &AppState, demo: &Demo) -> ApiResult<Vec<(Role, String)>
         links.push((*role, link.value.url));
     }
     Ok(links)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use chrono::{Duration, TimeZone, Utc};
+
+    use super::ending_in_two_days;
+
+    #[test]
+    fn the_demo_implementation_admin_ends_two_days_from_any_day_of_the_year() {
+        let start = Utc.with_ymd_and_hms(2027, 1, 1, 9, 30, 0).unwrap();
+        for day in 0..(366 * 2) {
+            let now = start + Duration::days(day);
+            let (duration, assigned) = ending_in_two_days(now);
+            assert!(assigned < now, "{now}");
+            assert_eq!(
+                duration.expires_at(assigned),
+                Some(now + Duration::days(2)),
+                "{now}"
+            );
+        }
+    }
 }

@@ -20,6 +20,9 @@ pub struct SweepReport {
 
 /// One pass of every job.
 pub async fn run_once(app: &AppState) -> ApiResult<SweepReport> {
+    // Sign-in links asked for before this run are made first, so their
+    // emails go out with it.
+    drop(app.sign_in_pending.write().await);
     let implementation_admins_expired = app.expire_implementation_admins().await?;
     let invitations_expired = app.expire_invitations().await?;
     let sessions_ended = app.end_finished_sessions().await?;

@@ -122,6 +122,8 @@ pub async fn rotate_platform_key(config: &Config) -> Result<String, String> {
         .await
         .map_err(|e| e.to_string())?;
     store.close().await;
+    // Every replica has heard of it, or stopped trusting what it read.
+    tokio::time::sleep(state::PLATFORM_KEY_TRUST * 2).await;
     Ok(fresh)
 }
 

@@ -1,6 +1,7 @@
 //! What every part of the server shares.
 
 use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 use roster_core::Timestamp;
 use roster_store::Store;
@@ -28,6 +29,14 @@ pub struct Inner {
     pub webhook_runs: tokio::sync::Mutex<()>,
     /// Sign-in link requests per client address (SPEC §19: 30 a minute).
     pub sign_in_requests: PerClient,
+    /// Sign-in link requests already answered whose links are still being
+    /// made: each holds a read guard until it is done, and a job run takes
+    /// the write side first, so what was asked before a run is in the
+    /// outbox when it runs.
+    pub sign_in_pending: Arc<tokio::sync::RwLock<()>>,
+    /// One sign-in link request at a time in this process, so that the
+    /// per-address limit is counted and spent in one step.
+    pub sign_in_sends: tokio::sync::Mutex<()>,
 }
 
 impl std::ops::Deref for AppState {
@@ -39,11 +48,26 @@ impl std::ops::Deref for AppState {
 
 /// The platform key's hash: fixed when `ROSTER_PLATFORM_KEY` sets it,
 /// otherwise the stored one, read again whenever the installation's
-/// settings may have changed (`roster platform-key rotate` on any replica).
+/// settings may have changed (`roster platform-key rotate` on any replica)
+/// and at least every [`PLATFORM_KEY_TRUST`], so a replica whose
+/// notification is still on its way does not accept a rotated key for
+/// longer than that.
 struct PlatformKeyHash {
     configured: bool,
-    current: RwLock<(u64, String)>,
+    current: RwLock<KnownHash>,
 }
+
+struct KnownHash {
+    generation: u64,
+    hash: String,
+    read_at: Instant,
+}
+
+/// How long a replica trusts the stored platform key's hash it read
+/// without hearing of a change; `roster platform-key rotate` waits twice
+/// this before it answers, so when it does the old key is refused
+/// everywhere.
+pub const PLATFORM_KEY_TRUST: Duration = Duration::from_millis(100);
 
 /// Where the generated platform key's hash is kept.
 pub const PLATFORM_KEY_HASH: &str = "platform_key_hash";
@@ -54,14 +78,20 @@ impl AppState {
         let key = &self.platform_key;
         let generation = self.store.settings_generation();
         if let Ok(current) = key.current.read() {
-            if key.configured || current.0 == generation {
-                return current.1.clone();
+            let fresh =
+                current.generation == generation && current.read_at.elapsed() < PLATFORM_KEY_TRUST;
+            if key.configured || fresh {
+                return current.hash.clone();
             }
         }
         match self.store.meta(PLATFORM_KEY_HASH).await {
             Ok(Some(hash)) => {
                 if let Ok(mut current) = key.current.write() {
-                    *current = (generation, hash.clone());
+                    *current = KnownHash {
+                        generation,
+                        hash: hash.clone(),
+                        read_at: Instant::now(),
+                    };
                 }
                 hash
             }
@@ -82,12 +112,18 @@ impl AppState {
             config,
             platform_key: PlatformKeyHash {
                 configured,
-                current: RwLock::new((generation, platform_key_hash)),
+                current: RwLock::new(KnownHash {
+                    generation,
+                    hash: platform_key_hash,
+                    read_at: Instant::now(),
+                }),
             },
             metrics: Metrics::default(),
             delivery: tokio::sync::Mutex::new(()),
             webhook_runs: tokio::sync::Mutex::new(()),
             sign_in_requests: PerClient::new(30),
+            sign_in_pending: Arc::default(),
+            sign_in_sends: tokio::sync::Mutex::new(()),
         }))
     }
 

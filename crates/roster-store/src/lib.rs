@@ -83,6 +83,9 @@ pub struct Store {
     settings_changes: Arc<std::sync::atomic::AtomicU64>,
     /// The SQLite database's files, to notice another process's writes.
     sqlite_files: Option<[std::path::PathBuf; 2]>,
+    /// SQLite: the files' generation at which each organization's cached
+    /// snapshot was last found to match the database.
+    sqlite_checked: Arc<std::sync::Mutex<rustc_hash::FxHashMap<String, u64>>>,
 }
 
 impl Store {
@@ -134,6 +137,7 @@ impl Store {
             deliveries_queued: Arc::new(tokio::sync::Notify::new()),
             settings_changes: Arc::new(std::sync::atomic::AtomicU64::new(0)),
             sqlite_files,
+            sqlite_checked: Arc::default(),
         })
     }
 

@@ -202,8 +202,14 @@ impl Store {
     ) -> Result<Option<Arc<OrgSnapshot>>, StoreError> {
         let org_id = org_id.as_str();
         let fresh = |s: &Arc<OrgSnapshot>| at_least.is_none_or(|r| s.revision >= r);
+        let generation = self
+            .sqlite_files
+            .is_some()
+            .then(|| self.settings_generation());
         if let Some(cached) = self.cache.get(org_id).filter(fresh) {
-            return Ok(Some(cached));
+            if !self.changed_on_disk(org_id, &cached, generation).await? {
+                return Ok(Some(cached));
+            }
         }
         if let Some(wanted) = at_least {
             // A revision this deployment has not written yet: wait a moment
@@ -237,7 +243,42 @@ impl Store {
         };
         let snapshot = Arc::new(snapshot);
         self.cache.offer(snapshot.clone());
+        self.checked_on_disk(org_id, generation);
         Ok(Some(snapshot))
+    }
+
+    /// SQLite: whether another process (`roster import`, a second server on
+    /// the same file) changed this organization since its snapshot was
+    /// cached. Asked only when the database's files changed since the last
+    /// check; PostgreSQL replicas hear of writes through notifications.
+    async fn changed_on_disk(
+        &self,
+        org_id: &str,
+        cached: &OrgSnapshot,
+        generation: Option<u64>,
+    ) -> Result<bool, StoreError> {
+        let Some(generation) = generation else {
+            return Ok(false);
+        };
+        let seen = self
+            .sqlite_checked
+            .lock()
+            .map(|checked| checked.get(org_id) == Some(&generation))
+            .unwrap_or(false);
+        if seen {
+            return Ok(false);
+        }
+        if self.stored_revision(org_id).await? == Some(cached.revision) {
+            self.checked_on_disk(org_id, Some(generation));
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn checked_on_disk(&self, org_id: &str, generation: Option<u64>) {
+        if let (Some(generation), Ok(mut checked)) = (generation, self.sqlite_checked.lock()) {
+            checked.insert(org_id.to_owned(), generation);
+        }
     }
 
     /// The organization's revision in the database (none if deleted).

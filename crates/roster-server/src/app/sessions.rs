@@ -80,13 +80,21 @@ impl AppState {
 
     /// Sends one link per organization the address is an active member of,
     /// at most [`EMAILS_PER_HOUR`] an hour. Nothing tells the caller whether
-    /// the address is known: the work happens after the answer.
-    pub fn request_sign_in_links(&self, request_id: RequestId, email: Email) {
+    /// the address is known: the work happens after the answer (and before
+    /// the next job run, see [`crate::jobs::run_once`]).
+    pub async fn request_sign_in_links(&self, request_id: RequestId, email: Email) {
         let app = self.clone();
-        tokio::spawn(async move { app.send_sign_in_links(&request_id, &email).await });
+        let pending = self.sign_in_pending.clone().read_owned().await;
+        tokio::spawn(async move {
+            app.send_sign_in_links(&request_id, &email).await;
+            drop(pending);
+        });
     }
 
     async fn send_sign_in_links(&self, request_id: &RequestId, email: &Email) {
+        // Requests at once for one address would each count the links sent
+        // before any of them wrote its own, and pass the limit together.
+        let _one_at_a_time = self.sign_in_sends.lock().await;
         let Ok(Some(user)) = self.store.user_by_email(email).await else {
             return;
         };

@@ -596,9 +596,13 @@ pub async fn search_subject(
             "subject.type must be user",
         ));
     }
-    let action: Action = body.action.name.parse().map_err(
-        |err: roster_core::UnknownName| ApiError::invalid("action.name", err.to_string()),
-    )?;
+    let action: Action = body
+        .action
+        .name
+        .parse()
+        .map_err(|err: roster_core::UnknownName| {
+            ApiError::invalid("action.name", err.to_string())
+        })?;
     let (org_id, target) = target(body.resource)?;
     let at_least = checked_at_least(body.context.as_ref())?;
     let page = body.page.parse(|t| id_token(t, "usr"))?;

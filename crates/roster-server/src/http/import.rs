@@ -20,7 +20,7 @@ use crate::views::ImportView;
 pub struct ImportQuery {
     /// `invite` (the default) or `add` (platform key only).
     #[serde(default, deserialize_with = "blank_is_none")]
-    #[param(value_type = Option<ImportMode>)]
+    #[param(value_type = Option<ImportMode>, inline)]
     mode: Option<ImportMode>,
     /// `true`: answer what would happen, change nothing.
     #[serde(default, deserialize_with = "blank_is_none")]

@@ -188,7 +188,7 @@ pub async fn request_link(
         return refused;
     }
     if let Ok(email) = Email::parse(&form.email) {
-        app.request_sign_in_links(request_id, email);
+        app.request_sign_in_links(request_id, email).await;
     }
     kit::see_other("/ui/sign-in?sent=1")
 }

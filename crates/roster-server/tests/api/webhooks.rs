@@ -480,7 +480,7 @@ async fn an_organizations_endpoints_are_its_integration_managers_and_audited(db:
     let listed: Vec<WebhookView> = app.get_webhooks(PLATFORM, None).await.ok("list").items;
     assert_eq!(
         listed,
-        [created.webhook.clone()],
+        std::slice::from_ref(&created.webhook),
         "the platform sees every endpoint"
     );
     app.get_webhooks(&hooks, Some(&w.admin))
