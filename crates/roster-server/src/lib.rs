@@ -15,6 +15,7 @@ pub mod error;
 pub mod extract;
 pub mod http;
 pub mod jobs;
+mod json;
 pub mod limits;
 pub mod metrics;
 pub mod middleware;

@@ -80,7 +80,7 @@ fn text(value: Option<&str>) -> Option<String> {
 
 /// Rows from `{"members": [...]}`; row `n` is the `n`-th member.
 pub fn rows_from_json(body: &[u8]) -> ApiResult<Vec<ImportRow>> {
-    let import: JsonImport = crate::extract::parse_json(body)?;
+    let import: JsonImport = crate::json::parse_json(body)?;
     Ok(import
         .members
         .into_iter()
