@@ -59,6 +59,9 @@ pub enum StoreError {
     /// a programming error, never a client's.
     #[error("a change allowed in another organization")]
     GrantMismatch,
+    /// The connection that hears other replicas' writes dropped.
+    #[error("the change listener's connection dropped")]
+    ListenerLost,
 }
 
 /// The database, plus the cache of decision snapshots.
@@ -264,7 +267,12 @@ impl Store {
         self.evict_all();
         self.settings_changed();
         loop {
-            let note = listener.recv().await?;
+            // `try_recv` answers `None` when the connection dropped: what was
+            // announced meanwhile is lost, so start again (listen, then
+            // forget every snapshot) rather than reconnect silently.
+            let Some(note) = listener.try_recv().await? else {
+                return Err(StoreError::ListenerLost);
+            };
             if note.channel() == "roster_settings" {
                 self.settings_changed();
                 continue;

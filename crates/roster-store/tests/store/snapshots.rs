@@ -498,6 +498,7 @@ async fn listening(writer: &Store, replica: &Store, beacon: &str) {
 on_postgres!(
     a_write_on_one_replica_reaches_the_cache_of_another,
     a_replica_loading_during_a_write_elsewhere_does_not_keep_a_stale_snapshot,
+    a_replica_whose_listening_connection_is_killed_catches_up_by_itself,
 );
 
 async fn a_write_on_one_replica_reaches_the_cache_of_another(db: TestDb) {
@@ -588,4 +589,38 @@ async fn a_replica_loading_during_a_write_elsewhere_does_not_keep_a_stale_snapsh
         "replica B serves revision {} after revision {revision} was written and announced",
         served.revision
     );
+}
+
+/// The replica's listening connection is killed and a write lands while it
+/// is gone, so that write's announcement reaches no one: the replica must
+/// still stop serving the older snapshot, by itself, within a bounded time.
+async fn a_replica_whose_listening_connection_is_killed_catches_up_by_itself(db: TestDb) {
+    let store = migrated(&db).await;
+    new_org(&store, "org-1").await;
+    new_org(&store, "org-beacon").await;
+    let other = connect(&db).await;
+    let listener = other.spawn_change_listener().unwrap();
+    listening(&store, &other, "org-beacon").await;
+    let before = cached(&other, "org-1").await.revision;
+
+    let raw = db.raw().await;
+    let killed = count_all(
+        &raw,
+        "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity \
+         WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+    )
+    .await;
+    assert_eq!(killed, 1, "the replica's one listening connection");
+    let written = apply(&store, "org-1", t0(), |snap| {
+        space_rule(snap, "s-while-deaf", t0())
+    })
+    .await;
+    assert!(written > before);
+    wait_until(
+        "the replica serves the write it was not told of",
+        || async { cached(&other, "org-1").await.revision == written },
+    )
+    .await;
+    listener.abort();
+    other.close().await;
 }
