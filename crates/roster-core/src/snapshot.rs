@@ -349,6 +349,34 @@ impl OrgSnapshot {
         self.spaces.iter()
     }
 
+    /// About how many bytes this snapshot holds (its own, not shared with
+    /// earlier copies): what a cache with a memory budget counts.
+    pub fn approximate_bytes(&self) -> usize {
+        // A slot plus an index entry (hash, key, position) per id.
+        const ID_OVERHEAD: usize = 64;
+        let members: usize = self
+            .members
+            .iter()
+            .map(|m| {
+                std::mem::size_of::<Member>()
+                    + 2 * (m.user_id.as_str().len() + ID_OVERHEAD)
+                    + m.email.as_str().len()
+                    + m.name.len()
+                    + m.space_roles.len() * std::mem::size_of::<(u32, SpaceRole)>()
+            })
+            .sum();
+        let spaces: usize = self
+            .spaces
+            .iter()
+            .map(|s| {
+                std::mem::size_of::<Space>() + 2 * s.id.as_str().len() + s.name.len() + ID_OVERHEAD
+            })
+            .sum();
+        let invitations = self.invitations.len()
+            * (std::mem::size_of::<(InvitationId, Invitation)>() + ID_OVERHEAD);
+        std::mem::size_of::<Self>() + self.name.len() + members + spaces + invitations
+    }
+
     pub fn space_count(&self) -> usize {
         self.space_index.len()
     }

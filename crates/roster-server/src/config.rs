@@ -18,6 +18,8 @@ pub struct Config {
     /// `ROSTER_WEBHOOK_ALLOW_PRIVATE=1`: webhook URLs may point at loopback
     /// and private addresses (tests, single-host setups).
     pub webhook_allow_private: bool,
+    /// `ROSTER_CACHE_MB`: memory for cached organization snapshots.
+    pub cache_bytes: u64,
 }
 
 impl Config {
@@ -41,6 +43,16 @@ impl Config {
                 .ok_or_else(|| format!("ROSTER_INVITATION_TTL_DAYS must be 1 to 365, not {v:?}"))?,
             None => 14,
         };
+        let cache_mb = match get("ROSTER_CACHE_MB") {
+            Some(v) => v
+                .parse::<u64>()
+                .ok()
+                .filter(|mb| (1..=1 << 20).contains(mb))
+                .ok_or_else(|| {
+                    format!("ROSTER_CACHE_MB must be a number of MiB, 1 or more, not {v:?}")
+                })?,
+            None => 1024,
+        };
         let public_url = get("ROSTER_PUBLIC_URL")
             .unwrap_or_else(|| format!("http://{listen}"))
             .trim_end_matches('/')
@@ -63,6 +75,7 @@ impl Config {
             dev_clock: get("ROSTER_DEV_CLOCK").as_deref() == Some("1"),
             webhook_allow_private: get("ROSTER_WEBHOOK_ALLOW_PRIVATE").as_deref() == Some("1"),
             invitation_ttl: chrono::Duration::days(invitation_ttl_days),
+            cache_bytes: cache_mb << 20,
             listen,
         })
     }

@@ -65,6 +65,7 @@ pub async fn prepare(config: Config) -> Result<(AppState, PlatformKey), String> 
         .migrate()
         .await
         .map_err(|e| format!("migrations failed: {e}"))?;
+    store.set_cache_budget(config.cache_bytes);
     roster_core::DomainAllowlist::parse_all(config.default_ia_domains.iter().map(String::as_str))
         .map_err(|(entry, e)| format!("ROSTER_DEFAULT_IA_DOMAINS: {entry}: {e}"))?;
     if let Some(url) = &config.smtp_url {

@@ -1,6 +1,6 @@
 //! Prometheus metrics (prometheus-client: one registry per server, no
 //! global state): requests and their latency by route, decisions by
-//! outcome.
+//! outcome, webhook deliveries, queues, and the snapshot cache.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -37,6 +37,11 @@ struct QueueLabels {
     queue: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CacheLabels {
+    what: &'static str,
+}
+
 pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
@@ -45,6 +50,7 @@ pub struct Metrics {
     deliveries: Family<OutcomeLabels, Counter>,
     delivery_latency: Histogram,
     queue_depth: Family<QueueLabels, Gauge>,
+    cache: Family<CacheLabels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -78,6 +84,12 @@ impl Default for Metrics {
             "Messages waiting to go out, by queue (webhooks, email)",
             queue_depth.clone(),
         );
+        let cache = Family::<CacheLabels, Gauge>::default();
+        registry.register(
+            "snapshot_cache",
+            "The organization snapshot cache since start: hits, misses, loads, evictions; and now: snapshots, bytes",
+            cache.clone(),
+        );
         registry.register(
             "http_requests",
             "HTTP requests by route and status",
@@ -101,6 +113,7 @@ impl Default for Metrics {
             deliveries,
             delivery_latency,
             queue_depth,
+            cache,
         }
     }
 }
@@ -140,6 +153,21 @@ impl Metrics {
         self.queue_depth
             .get_or_create(&QueueLabels { queue })
             .set(depth);
+    }
+
+    pub fn set_cache(&self, stats: roster_store::CacheStats) {
+        for (what, value) in [
+            ("hits", stats.hits),
+            ("misses", stats.misses),
+            ("loads", stats.loads),
+            ("evictions", stats.evictions),
+            ("snapshots", stats.snapshots),
+            ("bytes", stats.bytes),
+        ] {
+            self.cache
+                .get_or_create(&CacheLabels { what })
+                .set(i64::try_from(value).unwrap_or(i64::MAX));
+        }
     }
 
     /// The text exposition format (0.0.4).

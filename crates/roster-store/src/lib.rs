@@ -23,6 +23,7 @@ use sqlx::{AnyPool, Executor};
 use std::str::FromStr;
 
 pub use audit::{AuditEntry, AuditFilter, ChainCheck};
+pub use cache::CacheStats;
 pub use events::{rfc3339, Event, EventActor, EventData, FeedItem, FeedQuery};
 pub use outbox::{EmailDraft, OutboxMessage};
 pub use plan::{
@@ -89,6 +90,8 @@ pub struct Store {
     /// SQLite: the files' generation at which each organization's cached
     /// snapshot was last found to match the database.
     sqlite_checked: Arc<std::sync::Mutex<rustc_hash::FxHashMap<String, u64>>>,
+    /// Organizations being loaded, each behind its own lock.
+    loading: Arc<std::sync::Mutex<rustc_hash::FxHashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
 }
 
 impl Store {
@@ -141,7 +144,20 @@ impl Store {
             settings_changes: Arc::new(std::sync::atomic::AtomicU64::new(0)),
             sqlite_files,
             sqlite_checked: Arc::default(),
+            loading: Arc::default(),
         })
+    }
+
+    /// Holds at most `bytes` of decision snapshots (least recently used
+    /// go first); unbounded until this is called.
+    pub fn set_cache_budget(&self, bytes: u64) {
+        self.cache.set_budget(bytes);
+    }
+
+    /// Hits, misses, loads and evictions of the snapshot cache, and what it
+    /// holds now.
+    pub fn cache_stats(&self) -> CacheStats {
+        self.cache.stats()
     }
 
     /// Resolves after a commit that queued email (in this process).

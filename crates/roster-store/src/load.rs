@@ -229,6 +229,45 @@ impl Store {
                 return Ok(Some(cached));
             }
         }
+        // One load per organization at a time in this process: whoever
+        // waited for it finds the snapshot cached.
+        let flight = self.flight(org_id);
+        let _loading = flight.lock().await;
+        if let Some(cached) = self.cache.get(org_id).filter(fresh) {
+            if !self.changed_on_disk(org_id, &cached, generation).await? {
+                return Ok(Some(cached));
+            }
+        }
+        let loaded = self.load(org_id).await.map(|found| found.map(Arc::new));
+        if let Ok(Some(snapshot)) = &loaded {
+            self.cache.offer(snapshot.clone());
+            self.checked_on_disk(org_id, generation);
+        }
+        self.landed(org_id, &flight);
+        loaded
+    }
+
+    /// The lock that makes concurrent loads of one organization one load.
+    fn flight(&self, org_id: &str) -> Arc<tokio::sync::Mutex<()>> {
+        match self.loading.lock() {
+            Ok(mut loading) => loading.entry(org_id.to_owned()).or_default().clone(),
+            Err(_) => Arc::default(),
+        }
+    }
+
+    /// A load is over: forget its lock unless others still wait on it.
+    fn landed(&self, org_id: &str, flight: &Arc<tokio::sync::Mutex<()>>) {
+        if let Ok(mut loading) = self.loading.lock() {
+            // Ours and the map's: nobody else is waiting.
+            if Arc::strong_count(flight) <= 2 {
+                loading.remove(org_id);
+            }
+        }
+    }
+
+    /// Reads an organization's snapshot from the database.
+    async fn load(&self, org_id: &str) -> Result<Option<OrgSnapshot>, StoreError> {
+        self.cache.loaded();
         // One read transaction, so every table is read at the same revision.
         let mut tx = self.pool.begin().await?;
         if self.backend == crate::Backend::Postgres {
@@ -238,13 +277,7 @@ impl Store {
         }
         let loaded = load_snapshot(&mut tx, org_id).await?;
         tx.commit().await?;
-        let Some(snapshot) = loaded else {
-            return Ok(None);
-        };
-        let snapshot = Arc::new(snapshot);
-        self.cache.offer(snapshot.clone());
-        self.checked_on_disk(org_id, generation);
-        Ok(Some(snapshot))
+        Ok(loaded)
     }
 
     /// SQLite: whether another process (`roster import`, a second server on

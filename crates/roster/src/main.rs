@@ -70,6 +70,9 @@ struct Settings {
     /// 1 lets webhook URLs point at loopback and private addresses
     #[arg(long, env = "ROSTER_WEBHOOK_ALLOW_PRIVATE", global = true)]
     webhook_allow_private: Option<String>,
+    /// Memory for cached organizations, in MiB; least recently used go first [default: 1024]
+    #[arg(long, env = "ROSTER_CACHE_MB", global = true)]
+    cache_mb: Option<String>,
 }
 
 impl Settings {
@@ -86,6 +89,7 @@ impl Settings {
             ("ROSTER_INVITATION_TTL_DAYS", &self.invitation_ttl_days),
             ("ROSTER_DEV_CLOCK", &self.dev_clock),
             ("ROSTER_WEBHOOK_ALLOW_PRIVATE", &self.webhook_allow_private),
+            ("ROSTER_CACHE_MB", &self.cache_mb),
         ];
         Config::from_lookup(|name| {
             values

@@ -69,6 +69,7 @@ pub async fn metrics(State(app): State<AppState>) -> Response {
         }
         (Err(e), _) | (_, Err(e)) => tracing::warn!(error = %e, "could not count the queues"),
     }
+    app.metrics.set_cache(app.store.cache_stats());
     (
         [(
             header::CONTENT_TYPE,

@@ -249,6 +249,8 @@ on_both_backends!(
     every_successful_write_bumps_the_revision_by_one_and_the_cache_matches_a_fresh_load,
     a_write_at_a_sub_millisecond_instant_caches_what_a_fresh_load_reads,
     a_snapshot_asked_for_at_a_newer_revision_is_reloaded_only_when_the_database_has_it,
+    a_cache_over_its_budget_drops_the_least_recently_used_and_reloads_them_alike,
+    a_thousand_requests_for_a_cold_organization_load_it_once,
 );
 
 async fn every_successful_write_bumps_the_revision_by_one_and_the_cache_matches_a_fresh_load(
@@ -623,4 +625,88 @@ async fn a_replica_whose_listening_connection_is_killed_catches_up_by_itself(db:
     .await;
     listener.abort();
     other.close().await;
+}
+
+/// Six organizations of one size in a cache with room for about three:
+/// the least recently used go, what stays is what was used last, and an
+/// organization loaded again is the same as before.
+async fn a_cache_over_its_budget_drops_the_least_recently_used_and_reloads_them_alike(db: TestDb) {
+    let store = migrated(&db).await;
+    let orgs: Vec<String> = (1..=6).map(|n| format!("org-{n}")).collect();
+    for org in &orgs {
+        new_org(&store, org).await;
+        for user in ["u-a", "u-b", "u-c"] {
+            join(&store, org, t0(), &format!("{user}-{org}")).await;
+        }
+    }
+    let before: Vec<View> = futures_in_order(&store, &orgs).await;
+    let one = cached(&store, "org-1").await.approximate_bytes() as u64;
+    store.set_cache_budget(one * 7 / 2);
+    for org in &orgs {
+        cached(&store, org).await;
+    }
+    // org-3 is used again: it is now more recent than org-4.
+    cached(&store, "org-3").await;
+    cached(&store, "org-6").await;
+    let stats = store.cache_stats();
+    assert!(stats.bytes <= one * 7 / 2, "within the budget: {stats:?}");
+    assert!(stats.evictions >= 3, "{stats:?}");
+    // The three used last answer without a load; then each of the others
+    // needs one.
+    for (org, kept) in [
+        ("org-6", true),
+        ("org-3", true),
+        ("org-5", true),
+        ("org-1", false),
+        ("org-2", false),
+        ("org-4", false),
+    ] {
+        let loads = store.cache_stats().loads;
+        cached(&store, org).await;
+        assert_eq!(
+            store.cache_stats().loads == loads,
+            kept,
+            "{org} kept: {stats:?}"
+        );
+    }
+    let loads = store.cache_stats().loads;
+    let after = futures_in_order(&store, &orgs).await;
+    assert_eq!(after, before, "evicted organizations load as they were");
+    assert!(store.cache_stats().loads > loads);
+    for org in &orgs {
+        assert_eq!(
+            view(&cached(&store, org).await),
+            view(&fresh_load(&db, org).await)
+        );
+    }
+}
+
+async fn futures_in_order(store: &Store, orgs: &[String]) -> Vec<View> {
+    let mut views = Vec::new();
+    for org in orgs {
+        views.push(view(&cached(store, org).await));
+    }
+    views
+}
+
+async fn a_thousand_requests_for_a_cold_organization_load_it_once(db: TestDb) {
+    let store = migrated(&db).await;
+    new_org(&store, "org-1").await;
+    let revision = join(&store, "org-1", t0(), "u-alice").await;
+    let cold = connect(&db).await;
+    let mut asking = tokio::task::JoinSet::new();
+    for _ in 0..1000 {
+        let cold = cold.clone();
+        asking.spawn(async move { cached(&cold, "org-1").await.revision });
+    }
+    while let Some(answer) = asking.join_next().await {
+        assert_eq!(answer.unwrap(), revision);
+    }
+    let stats = cold.cache_stats();
+    assert_eq!(
+        stats.loads, 1,
+        "one load for a thousand requests: {stats:?}"
+    );
+    assert_eq!(stats.snapshots, 1);
+    cold.close().await;
 }
