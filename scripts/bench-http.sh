@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Decisions over HTTP: the release `roster serve` on a fresh SQLite file,
-# one organization with a program and 50 members, then wrk posting AuthZEN
+# Decisions over HTTP: the release `roster serve` on a fresh SQLite file
+# (no dev clock: as in production), one organization with a program and 50
+# facilitators imported with the platform key, then wrk posting AuthZEN
 # evaluations (a facilitator asking events.manage in their program) from 2
 # connections per thread for 15 seconds. Needs curl, jq and wrk.
 set -euo pipefail
@@ -10,7 +11,7 @@ dir=$(mktemp -d)
 port=18099
 key=bench-key
 ROSTER_LISTEN=127.0.0.1:$port ROSTER_DATABASE_URL="sqlite://$dir/roster.db" ROSTER_PLATFORM_KEY=$key \
-  ROSTER_DEV_CLOCK=1 ROSTER_LOG=warn target/release/roster serve > /dev/null 2>&1 &
+  ROSTER_LOG=warn target/release/roster serve > /dev/null 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null; rm -rf "$dir"' EXIT
 base=http://127.0.0.1:$port
@@ -19,12 +20,11 @@ auth="Authorization: Bearer $key"; json="Content-Type: application/json"
 org=$(curl -sf "$base/v1/orgs" -H "$auth" -H "$json" -d '{"name":"Bench","owner_email":"owner@bench.test"}')
 org_id=$(echo "$org" | jq -r .id); owner=$(echo "$org" | jq -r .owner.user_id)
 space=$(curl -sf "$base/v1/orgs/$org_id/spaces" -H "$auth" -H "X-Roster-Actor: $owner" -H "$json" -d '{"name":"P"}' | jq -r .id)
-emails=$(for i in $(seq 1 50); do printf '"m%s@bench.test",' "$i"; done)
-curl -sf "$base/v1/orgs/$org_id/invitations" -H "$auth" -H "X-Roster-Actor: $owner" -H "$json" \
-  -d "{\"emails\":[${emails%,}],\"role\":\"facilitator\",\"space_ids\":[\"$space\"]}" > /dev/null
-for token in $(curl -sf "$base/v1/dev/outbox" -H "$auth" | grep -o 'token=inv_[0-9a-f]*' | cut -d= -f2 | sort -u); do
-  curl -sf "$base/v1/invitations/accept" -H "$json" -d "{\"token\":\"$token\"}" > /dev/null
-done
+members=$(for i in $(seq 1 50); do
+  printf '{"email":"m%s@bench.test","space_roles":[{"space_id":"%s","role":"facilitator"}]},' "$i" "$space"
+done)
+curl -sf "$base/v1/orgs/$org_id/members/import?mode=add" -H "$auth" -H "$json" \
+  -d "{\"members\":[${members%,}]}" > /dev/null
 subject=$(curl -sf "$base/v1/orgs/$org_id/members?role=facilitator&limit=1" -H "$auth" | jq -r '.items[0].user_id')
 body="{\"subject\":{\"type\":\"user\",\"id\":\"$subject\"},\"action\":{\"name\":\"events.manage\"},\"resource\":{\"type\":\"space\",\"id\":\"$space\",\"properties\":{\"org_id\":\"$org_id\"}}}"
 test "$(curl -sf "$base/access/v1/evaluation" -H "$auth" -H "$json" -d "$body" | jq -r .decision)" = true

@@ -2,7 +2,7 @@
 //! tests and demos; the offset lives in the database so every replica (and
 //! a restarted server) agrees on the time.
 
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use chrono::Utc;
 use roster_core::Timestamp;
@@ -13,13 +13,19 @@ const OFFSET_KEY: &str = "dev_clock_offset_ms";
 pub struct Clock {
     dev: bool,
     offset_ms: AtomicI64,
+    /// SQLite: the database files' generation when the offset was read.
+    read_at: AtomicU64,
 }
+
+/// No generation read yet.
+const NEVER: u64 = u64::MAX;
 
 impl Clock {
     pub fn new(dev: bool) -> Self {
         Clock {
             dev,
             offset_ms: AtomicI64::new(0),
+            read_at: AtomicU64::new(NEVER),
         }
     }
 
@@ -36,12 +42,22 @@ impl Clock {
         chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()
     }
 
-    /// Picks up an advance made by another replica (dev clock only).
+    /// Picks up an advance made by another replica (dev clock only). On
+    /// SQLite an advance anywhere changes the database's files, so while
+    /// they are unchanged this reads nothing.
     pub async fn refresh(&self, store: &Store) -> Result<(), StoreError> {
-        if self.dev {
-            let stored = store.meta(OFFSET_KEY).await?;
-            let offset = stored.and_then(|v| v.parse().ok()).unwrap_or(0);
-            self.offset_ms.store(offset, Ordering::Relaxed);
+        if !self.dev {
+            return Ok(());
+        }
+        let generation = store.file_generation();
+        if generation.is_some_and(|g| g != NEVER && g == self.read_at.load(Ordering::Relaxed)) {
+            return Ok(());
+        }
+        let stored = store.meta(OFFSET_KEY).await?;
+        let offset = stored.and_then(|v| v.parse().ok()).unwrap_or(0);
+        self.offset_ms.store(offset, Ordering::Relaxed);
+        if let Some(generation) = generation {
+            self.read_at.store(generation, Ordering::Relaxed);
         }
         Ok(())
     }

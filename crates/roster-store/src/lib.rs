@@ -201,6 +201,12 @@ impl Store {
         }
     }
 
+    /// SQLite: a number that changes whenever the database's files do
+    /// (this process's writes or another's); `None` on PostgreSQL.
+    pub fn file_generation(&self) -> Option<u64> {
+        self.sqlite_files.is_some().then(|| self.settings_generation())
+    }
+
     /// Replaces the platform key's hash, at once for every replica.
     pub async fn set_platform_key_hash(&self, key: &str, hash: &str) -> Result<(), StoreError> {
         self.set_meta(key, hash).await?;
