@@ -202,10 +202,7 @@ impl Store {
     ) -> Result<Option<Arc<OrgSnapshot>>, StoreError> {
         let org_id = org_id.as_str();
         let fresh = |s: &Arc<OrgSnapshot>| at_least.is_none_or(|r| s.revision >= r);
-        let generation = self
-            .sqlite_files
-            .is_some()
-            .then(|| self.settings_generation());
+        let generation = self.file_generation();
         if let Some(cached) = self.cache.get(org_id).filter(fresh) {
             if !self.changed_on_disk(org_id, &cached, generation).await? {
                 return Ok(Some(cached));
