@@ -5,11 +5,13 @@
 use std::hint::black_box;
 
 use chrono::{TimeZone, Utc};
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use roster_core::policy::{org_column, space_column};
 use roster_core::{
     decide, Action, Email, Member, OrgRole, OrgSettings, OrgSnapshot, Resource, Space, SpaceId,
     SpaceRole, Timestamp, UserId,
 };
+use rustc_hash::FxHashMap;
 
 const MEMBERS: usize = 100_000;
 const SPACES: usize = 10_000;
@@ -161,6 +163,65 @@ fn bench(c: &mut Criterion) {
         });
     }
     group.finish();
+
+    // 10,000 distinct random questions (a random member, a random space,
+    // `events.manage`), against a plain reference: the same roles in two
+    // `FxHashMap`s keyed by integers, and the same role columns.
+    let mut rng = XorShift(0x2545_F491_4F6C_DD1D);
+    let questions: Vec<(usize, usize)> = (0..10_000)
+        .map(|_| (rng.below(MEMBERS), rng.below(SPACES)))
+        .collect();
+    let users: Vec<UserId> = questions.iter().map(|(u, _)| user(*u)).collect();
+    let spaces: Vec<SpaceId> = questions.iter().map(|(_, s)| space(*s)).collect();
+    let mut org_roles: FxHashMap<u32, OrgRole> = FxHashMap::default();
+    let mut space_roles: FxHashMap<(u32, u32), SpaceRole> = FxHashMap::default();
+    for u in 0..MEMBERS {
+        let Some(member) = snap.member(&user(u)) else {
+            continue;
+        };
+        if let Some(role) = member.org_role {
+            org_roles.insert(u as u32, role);
+        }
+        for (id, role) in snap.space_roles_of(member) {
+            let s: u32 = id.as_str()[1..].parse().unwrap_or(u32::MAX);
+            space_roles.insert((u as u32, s), role);
+        }
+    }
+    let reference = |u: u32, s: u32| match space_roles.get(&(u, s)) {
+        Some(role) => space_column(*role).contains(Action::EventsManage),
+        None => org_roles
+            .get(&u)
+            .is_some_and(|role| org_column(*role).contains(Action::EventsManage)),
+    };
+    let mut random = c.benchmark_group("random_checks");
+    random.throughput(Throughput::Elements(questions.len() as u64));
+    random.bench_function("decide_10k_distinct", |b| {
+        b.iter(|| {
+            users
+                .iter()
+                .zip(&spaces)
+                .filter(|(u, s)| {
+                    decide(
+                        black_box(&snap),
+                        u,
+                        Action::EventsManage,
+                        Resource::Space(s),
+                        at,
+                    )
+                    .allowed
+                })
+                .count()
+        })
+    });
+    random.bench_function("fxhashmap_reference_10k_distinct", |b| {
+        b.iter(|| {
+            questions
+                .iter()
+                .filter(|(u, s)| black_box(reference(*u as u32, *s as u32)))
+                .count()
+        })
+    });
+    random.finish();
 
     // A write replays its effects on a copy of the cached snapshot (readers
     // keep the old one): this copy is the fixed cost of a write to this
