@@ -1,9 +1,10 @@
 //! A soak run: mixed load against a real server for a while, then the
 //! figures an operator cares about. Ten organizations; four workers ask
-//! decisions (batches of ten), invite people, add people and change their
-//! program roles, assign one-month Implementation Admins; a fifth moves the
-//! dev clock a month every 10 s and runs the jobs, so those assignments
-//! expire under load. It prints the
+//! decisions (batches of ten), invite people and revoke the invitations,
+//! add people, change their program roles and remove them, and assign
+//! one-month Implementation Admins; a fifth moves the dev clock a month
+//! every 10 s and runs the jobs, so those assignments expire under load.
+//! The organizations keep about their size, so memory should too. It prints the
 //! requests made, every answer ≥ 500 (there must be none), the process's
 //! resident memory each minute, and whether every audit chain verifies.
 //!
@@ -102,15 +103,21 @@ async fn work(
         let (org, owner, space) = &orgs[(worker + n) % orgs.len()];
         let tag = format!("w{worker}n{n}");
         match n % 10 {
-            // Invite someone and let them accept (the token from the outbox).
+            // Invite someone, then take it back.
             0 => {
                 let email = format!("{tag}@soak.example");
-                load.post(
-                    &format!("/v1/orgs/{org}/invitations"),
-                    Some(owner),
-                    json!({"emails": [email], "role": "participant", "space_ids": [space]}),
-                )
-                .await;
+                let (_, batch) = load
+                    .post(
+                        &format!("/v1/orgs/{org}/invitations"),
+                        Some(owner),
+                        json!({"emails": [email], "role": "participant", "space_ids": [space]}),
+                    )
+                    .await;
+                if let Some(id) = batch["invitations"][0]["id"].as_str() {
+                    let path = format!("/v1/orgs/{org}/invitations/{id}");
+                    load.call(reqwest::Method::DELETE, &path, Some(owner), None)
+                        .await;
+                }
             }
             // A one-month Implementation Admin, whom the clock worker expires.
             1 => {
@@ -128,6 +135,9 @@ async fn work(
                         Some(json!({"role": "facilitator"})),
                     )
                     .await;
+                    let path = format!("/v1/orgs/{org}/members/{user}");
+                    load.call(reqwest::Method::DELETE, &path, Some(owner), None)
+                        .await;
                 }
             }
             // Decisions, most of the traffic.
