@@ -55,7 +55,9 @@ impl Clock {
         }
         let stored = store.meta(OFFSET_KEY).await?;
         let offset = stored.and_then(|v| v.parse().ok()).unwrap_or(0);
-        self.offset_ms.store(offset, Ordering::Relaxed);
+        // The dev clock only moves forward: a read that raced an advance
+        // must not set it back.
+        self.offset_ms.fetch_max(offset, Ordering::Relaxed);
         if let Some(generation) = generation {
             self.read_at.store(generation, Ordering::Relaxed);
         }
