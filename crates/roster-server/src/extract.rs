@@ -245,8 +245,8 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
         Ok(ClientAddress(
             parts
                 .extensions
-                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |c| c.0.ip()),
+                .get::<axum::extract::ConnectInfo<crate::listener::ClientAddr>>()
+                .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |c| c.0 .0.ip()),
         ))
     }
 }

@@ -17,6 +17,7 @@ pub mod http;
 pub mod jobs;
 mod json;
 pub mod limits;
+pub mod listener;
 pub mod metrics;
 pub mod middleware;
 pub mod secrets;
@@ -141,8 +142,8 @@ pub async fn serve(
     let sequencer = app.store.spawn_sequencer();
     let listener_task = app.store.spawn_change_listener();
     let router = router(app.clone());
-    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let result = axum::serve(listener, service)
+    let service = router.into_make_service_with_connect_info::<listener::ClientAddr>();
+    let result = axum::serve(listener::GuardedListener(listener), service)
         .with_graceful_shutdown(shutdown)
         .await;
     let _ = stop_jobs.send(true);

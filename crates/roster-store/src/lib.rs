@@ -204,7 +204,9 @@ impl Store {
     /// SQLite: a number that changes whenever the database's files do
     /// (this process's writes or another's); `None` on PostgreSQL.
     pub fn file_generation(&self) -> Option<u64> {
-        self.sqlite_files.is_some().then(|| self.settings_generation())
+        self.sqlite_files
+            .is_some()
+            .then(|| self.settings_generation())
     }
 
     /// Replaces the platform key's hash, at once for every replica.

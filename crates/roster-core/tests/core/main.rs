@@ -6,6 +6,7 @@
 mod common;
 
 mod deactivate_remove_leave;
+mod email_fuzzing;
 mod implementation_admin;
 mod invitations;
 mod organizations_spaces_tokens;

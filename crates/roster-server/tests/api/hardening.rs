@@ -1101,3 +1101,59 @@ async fn every_email_is_sent_exactly_once_by_two_replicas_sharing_a_slow_relay(d
     b.stop().await;
     a.stop().await;
 }
+
+/// One raw HTTP/1.1 request on a fresh connection; answers the status, the
+/// content type and the body. (reqwest will not build such long URLs.)
+async fn raw_request(app: &TestApp, target: &str) -> (u16, String, String) {
+    use tokio::io::AsyncReadExt;
+    let address = app.base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let request = format!("GET {target} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let content_type = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-type:")
+                .map(|v| v.trim().to_owned())
+        })
+        .unwrap_or_default();
+    (status, content_type, body.to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_over_long_request_target_is_a_problem_document_and_a_long_one_is_served() {
+    let app = spawn(sqlite().await).await;
+    for length in [65_535, 70_000, 300_000] {
+        let target = format!("/v1/orgs/{}", "a".repeat(length - 9));
+        let (status, content_type, body) = raw_request(&app, &target).await;
+        assert_eq!(
+            (status, content_type.as_str()),
+            (414, "application/problem+json"),
+            "{length} bytes: {body}"
+        );
+        let problem: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(problem["code"], "uri_too_long", "{problem}");
+        assert_eq!(problem["status"], 414);
+    }
+    // Just within hyper's limit: an ordinary answer (no such organization).
+    let target = format!("/v1/orgs/{}", "a".repeat(60_000));
+    let (status, content_type, body) = raw_request(&app, &target).await;
+    assert_eq!(
+        (status, content_type.as_str()),
+        (401, "application/problem+json"),
+        "{body}"
+    );
+    // Connections keep working after the first request was checked.
+    let health = app.anonymous(Method::GET, "/healthz").await;
+    health.assert_status(StatusCode::OK, "the server still answers");
+}
