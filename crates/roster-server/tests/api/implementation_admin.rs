@@ -192,7 +192,18 @@ async fn two_replicas_on_one_postgres_expire_an_implementation_admin_once(db: Te
         .map(|r| r.implementation_admins_expired)
         .sum();
     assert_eq!(expired, 1);
-    assert_eq!(smtp.messages().len() - before, 2, "exactly two emails");
+    let sent: Vec<String> = smtp.messages()[before..]
+        .iter()
+        .map(|m| {
+            format!(
+                "{:?} {:?} {:?}",
+                m.to,
+                m.header("Subject"),
+                m.header("Message-ID")
+            )
+        })
+        .collect();
+    assert_eq!(sent.len(), 2, "exactly two emails: {sent:#?}");
     let entries = first.audit(&org).await;
     assert_eq!(
         entries
