@@ -349,32 +349,22 @@ impl OrgSnapshot {
         self.spaces.iter()
     }
 
-    /// About how many bytes this snapshot holds (its own, not shared with
-    /// earlier copies): what a cache with a memory budget counts.
+    /// About how many bytes this snapshot holds, from its counts alone (so
+    /// a cache can weigh every write's copy without walking it): each
+    /// member, program and invitation at its struct's size plus its ids,
+    /// strings and index entries at typical lengths.
     pub fn approximate_bytes(&self) -> usize {
-        // A slot plus an index entry (hash, key, position) per id.
-        const ID_OVERHEAD: usize = 64;
-        let members: usize = self
-            .members
-            .iter()
-            .map(|m| {
-                std::mem::size_of::<Member>()
-                    + 2 * (m.user_id.as_str().len() + ID_OVERHEAD)
-                    + m.email.as_str().len()
-                    + m.name.len()
-                    + m.space_roles.len() * std::mem::size_of::<(u32, SpaceRole)>()
-            })
-            .sum();
-        let spaces: usize = self
-            .spaces
-            .iter()
-            .map(|s| {
-                std::mem::size_of::<Space>() + 2 * s.id.as_str().len() + s.name.len() + ID_OVERHEAD
-            })
-            .sum();
-        let invitations = self.invitations.len()
-            * (std::mem::size_of::<(InvitationId, Invitation)>() + ID_OVERHEAD);
-        std::mem::size_of::<Self>() + self.name.len() + members + spaces + invitations
+        // Two ids of ~36 bytes with their index entries, an email and a name,
+        // and a few space roles.
+        const MEMBER_EXTRA: usize = 256;
+        const SPACE_EXTRA: usize = 128;
+        const INVITATION_EXTRA: usize = 128;
+        std::mem::size_of::<Self>()
+            + self.name.len()
+            + self.member_count() * (std::mem::size_of::<Member>() + MEMBER_EXTRA)
+            + self.space_count() * (std::mem::size_of::<Space>() + SPACE_EXTRA)
+            + self.invitations.len()
+                * (std::mem::size_of::<(InvitationId, Invitation)>() + INVITATION_EXTRA)
     }
 
     pub fn space_count(&self) -> usize {

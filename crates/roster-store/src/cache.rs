@@ -13,7 +13,8 @@ use rustc_hash::FxHashMap;
 struct Cached {
     snapshot: Arc<OrgSnapshot>,
     bytes: usize,
-    /// The cache's clock when it was last served.
+    /// The cache's clock (a count of snapshots offered) when it was last
+    /// served.
     used: AtomicU64,
 }
 
@@ -86,8 +87,12 @@ impl SnapshotCache {
             let cached = entries.snapshots.get(org_id)?;
             let floor = entries.announced.get(org_id).copied().unwrap_or(i64::MIN);
             (cached.snapshot.revision >= floor).then(|| {
-                let now = self.clock.fetch_add(1, Ordering::Relaxed);
-                cached.used.store(now, Ordering::Relaxed);
+                // Only loads move the clock: a hit reads it, so concurrent
+                // decisions do not contend on one counter.
+                let now = self.clock.load(Ordering::Relaxed);
+                if cached.used.load(Ordering::Relaxed) != now {
+                    cached.used.store(now, Ordering::Relaxed);
+                }
                 cached.snapshot.clone()
             })
         });
