@@ -455,7 +455,7 @@ pub fn accept_invitation(
                 OrgRole::Owner | OrgRole::Admin => None,
             };
             after.org_role = Some(role);
-            after.ia = assignment.clone();
+            after.ia = assignment.clone().map(Box::new);
             change.push(Outcome::RoleChanged {
                 user_id: account.user_id.clone(),
                 from: None,

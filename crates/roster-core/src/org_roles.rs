@@ -77,7 +77,7 @@ pub fn change_org_role(
     };
     let mut after = member.clone();
     after.org_role = role;
-    after.ia = assignment.clone();
+    after.ia = assignment.clone().map(Box::new);
     guard_seat(snapshot, member, &after, now)?;
     let kept_space_roles = if current.is_some() && role.is_none() {
         snapshot

@@ -1,18 +1,27 @@
 //! Storage for snapshots that are cheap to copy: a write replays its
 //! effects on a copy of the cached snapshot while readers keep the old one,
-//! so copying must not mean copying every member.
+//! so copying must not mean copying every member, and a decision must reach
+//! a member in as few memory hops as a plain hash map would.
 
+use std::borrow::Borrow;
+use std::hash::{BuildHasher, Hash};
 use std::sync::Arc;
+
+use hashbrown::HashTable;
+use rustc_hash::FxBuildHasher;
 
 const CHUNK: usize = 256;
 
-/// A growable array of optional values kept in shared chunks: a clone
-/// copies only the chunk pointers, and changing one value copies only its
-/// chunk.
+/// A growable array of optional values kept in shared, fixed-size chunks:
+/// a clone copies only the chunk pointers, changing one value copies only
+/// its chunk, and a read is one hop from the pointer to the value.
 #[derive(Clone, Debug)]
 pub(crate) struct Slots<T> {
-    chunks: Vec<Arc<Vec<Option<T>>>>,
+    chunks: Vec<Arc<[Option<T>]>>,
+    /// Slots handed out; indexes are never reused.
     len: usize,
+    /// Slots holding a value.
+    live: usize,
 }
 
 impl<T> Default for Slots<T> {
@@ -20,6 +29,7 @@ impl<T> Default for Slots<T> {
         Slots {
             chunks: Vec::new(),
             len: 0,
+            live: 0,
         }
     }
 }
@@ -39,23 +49,46 @@ impl<T: Clone> Slots<T> {
     pub fn take(&mut self, index: u32) -> Option<T> {
         let i = index as usize;
         let chunk = self.chunks.get_mut(i / CHUNK)?;
-        Arc::make_mut(chunk).get_mut(i % CHUNK)?.take()
+        let taken = Arc::make_mut(chunk).get_mut(i % CHUNK)?.take();
+        if taken.is_some() {
+            self.live -= 1;
+        }
+        taken
     }
 
     /// Appends a value and answers its index.
     pub fn push(&mut self, value: T) -> u32 {
-        if self.len.is_multiple_of(CHUNK) {
-            self.chunks.push(Arc::new(Vec::with_capacity(CHUNK)));
+        let i = self.len;
+        if i.is_multiple_of(CHUNK) {
+            self.chunks.push((0..CHUNK).map(|_| None).collect());
         }
-        if let Some(last) = self.chunks.last_mut() {
-            Arc::make_mut(last).push(Some(value));
+        if let Some(slot) = self
+            .chunks
+            .last_mut()
+            .and_then(|last| Arc::make_mut(last).get_mut(i % CHUNK))
+        {
+            *slot = Some(value);
         }
         self.len += 1;
-        (self.len - 1) as u32
+        self.live += 1;
+        i as u32
+    }
+
+    /// How many slots hold a value.
+    pub fn live(&self) -> usize {
+        self.live
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &T> {
-        self.chunks.iter().flat_map(|c| c.iter()).flatten()
+        self.iter_indexed().map(|(_, value)| value)
+    }
+
+    pub fn iter_indexed(&self) -> impl Iterator<Item = (u32, &T)> {
+        self.chunks
+            .iter()
+            .flat_map(|c| c.iter())
+            .enumerate()
+            .filter_map(|(i, value)| Some((i as u32, value.as_ref()?)))
     }
 
     /// Changes every value `select` picks; only chunks holding one are copied.
@@ -72,13 +105,129 @@ impl<T: Clone> Slots<T> {
     }
 }
 
-/// An index from keys to slot numbers, shared between copies (a hash array
-/// mapped trie: a copy is a pointer, an insert copies one path).
-pub(crate) type Index<K> = Map<K, u32>;
+/// From keys to slot numbers, for a large set that changes a little at a
+/// time. Most keys sit in a hash table of slot numbers (the keys themselves
+/// stay in the slots, so an entry is 8 bytes: the slot and 32 bits of the
+/// key's hash, which spares reading slots that cannot match), built in one
+/// pass and shared by every copy; keys added since are in a small
+/// persistent map. A copy for a write is two pointers; a lookup is one
+/// probe of the table, then the slot to confirm the key. When the keys
+/// added or dropped since the build outgrow an eighth of the table, the
+/// next change rebuilds it, so rebuilding costs a few slot reads per write.
+///
+/// A slot number is confirmed against the slot's current key on every
+/// lookup, so an emptied slot or a changed key is never found by its old key.
+#[derive(Clone, Debug)]
+pub(crate) struct Lookup<K> {
+    built: Arc<HashTable<(u32, u32)>>,
+    recent: Map<K, u32>,
+    /// Entries of `built` whose slot was emptied since the build.
+    dropped: usize,
+}
+
+impl<K> Default for Lookup<K> {
+    fn default() -> Self {
+        Lookup {
+            built: Arc::default(),
+            recent: Map::default(),
+            dropped: 0,
+        }
+    }
+}
+
+impl<K: Hash + Eq + Clone> Lookup<K> {
+    /// The slot holding `key`, where `key_of` reads a value's key.
+    pub fn get<T: Clone, Q>(
+        &self,
+        key: &Q,
+        slots: &Slots<T>,
+        key_of: impl Fn(&T) -> &Q,
+    ) -> Option<u32>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let holds = |index: u32| slots.get(index).is_some_and(|value| key_of(value) == key);
+        let hash = FxBuildHasher.hash_one(key);
+        if let Some((index, _)) = self
+            .built
+            .find(hash, |(index, tag)| *tag == tag_of(hash) && holds(*index))
+        {
+            return Some(*index);
+        }
+        if self.recent.is_empty() {
+            return None;
+        }
+        self.recent.get(key).copied().filter(|index| holds(*index))
+    }
+
+    /// Records that `key` is now in slot `index`.
+    pub fn insert<T: Clone, Q>(
+        &mut self,
+        key: K,
+        index: u32,
+        slots: &Slots<T>,
+        key_of: impl Fn(&T) -> &Q,
+    ) where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.recent.insert(key, index);
+        self.rebuild_if_due(slots, key_of);
+    }
+
+    /// Records that a slot holding one of the keys was emptied or re-keyed.
+    pub fn dropped<T: Clone, Q>(&mut self, key: &Q, slots: &Slots<T>, key_of: impl Fn(&T) -> &Q)
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        if self.recent.remove(key).is_none() {
+            self.dropped += 1;
+        }
+        self.rebuild_if_due(slots, key_of);
+    }
+
+    fn rebuild_if_due<T: Clone, Q>(&mut self, slots: &Slots<T>, key_of: impl Fn(&T) -> &Q)
+    where
+        Q: Hash + Eq + ?Sized,
+    {
+        if self.recent.len() + self.dropped > 64 + self.built.len() / 8 {
+            self.rebuild(slots, key_of);
+        }
+    }
+
+    /// Moves every key into the table (after a bulk load, so that no lookup
+    /// needs the map of recent keys).
+    pub fn rebuild<T: Clone, Q>(&mut self, slots: &Slots<T>, key_of: impl Fn(&T) -> &Q)
+    where
+        Q: Hash + Eq + ?Sized,
+    {
+        let hash_of = |index: u32| {
+            slots
+                .get(index)
+                .map_or(0, |value| FxBuildHasher.hash_one(key_of(value)))
+        };
+        let mut table = HashTable::with_capacity(slots.live());
+        for (index, value) in slots.iter_indexed() {
+            let hash = FxBuildHasher.hash_one(key_of(value));
+            table.insert_unique(hash, (index, tag_of(hash)), |(i, _)| hash_of(*i));
+        }
+        self.built = Arc::new(table);
+        self.recent = Map::default();
+        self.dropped = 0;
+    }
+}
+
+/// The bits of a hash kept beside a slot number: the high half (the table
+/// places entries by the low bits).
+fn tag_of(hash: u64) -> u32 {
+    (hash >> 32) as u32
+}
 
 /// A shared map with the fast hasher.
 pub(crate) type Map<K, V> =
-    imbl::GenericHashMap<K, V, rustc_hash::FxBuildHasher, imbl::shared_ptr::DefaultSharedPtr>;
+    imbl::GenericHashMap<K, V, FxBuildHasher, imbl::shared_ptr::DefaultSharedPtr>;
 
 #[cfg(test)]
 mod tests {
@@ -115,5 +264,63 @@ mod tests {
         assert_eq!(a.get(0), Some(&1));
         assert_eq!(a.get(1), Some(&1));
         assert_eq!(before.get(500), Some(&500));
+    }
+
+    fn key(s: &String) -> &str {
+        s.as_str()
+    }
+
+    /// A lookup over slots, checked against a plain map after every change.
+    #[test]
+    fn lookup_finds_exactly_the_live_keys_across_rebuilds_and_copies() {
+        let mut slots: Slots<String> = Slots::default();
+        let mut lookup: Lookup<Box<str>> = Lookup::default();
+        let mut reference = std::collections::HashMap::new();
+        for i in 0..5_000u32 {
+            let name = format!("k{i}");
+            let index = slots.push(name.clone());
+            lookup.insert(name.clone().into_boxed_str(), index, &slots, key);
+            reference.insert(name, index);
+            if i % 3 == 0 {
+                let gone = format!("k{}", i / 2);
+                if let Some(index) = reference.remove(&gone) {
+                    slots.take(index);
+                    lookup.dropped(gone.as_str(), &slots, key);
+                }
+            }
+        }
+        let copy = lookup.clone();
+        let copy_slots = slots.clone();
+        // Re-adding a dropped key gives it a new slot.
+        let index = slots.push("k0".into());
+        lookup.insert("k0".into(), index, &slots, key);
+        reference.insert("k0".into(), index);
+        for i in 0..5_001u32 {
+            let name = format!("k{i}");
+            assert_eq!(
+                lookup.get(name.as_str(), &slots, key),
+                reference.get(&name).copied(),
+                "{name}"
+            );
+        }
+        assert_eq!(copy.get("k0", &copy_slots, key), None);
+        assert_eq!(slots.live(), reference.len());
+    }
+
+    #[test]
+    fn a_changed_key_is_found_only_by_its_new_value() {
+        let mut slots: Slots<String> = Slots::default();
+        let mut lookup: Lookup<Box<str>> = Lookup::default();
+        for i in 0..1_000 {
+            let index = slots.push(format!("k{i}"));
+            lookup.insert(format!("k{i}").into_boxed_str(), index, &slots, key);
+        }
+        if let Some(value) = slots.get_mut(7) {
+            *value = "renamed".into();
+        }
+        lookup.dropped("k7", &slots, key);
+        lookup.insert("renamed".into(), 7, &slots, key);
+        assert_eq!(lookup.get("k7", &slots, key), None);
+        assert_eq!(lookup.get("renamed", &slots, key), Some(7));
     }
 }

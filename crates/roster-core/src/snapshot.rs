@@ -8,7 +8,7 @@ use crate::duration::IaDuration;
 use crate::email::{DomainAllowlist, Email};
 use crate::ids::{BatchId, InvitationId, OrgId, SpaceId, TokenId, UserId};
 use crate::role::{OrgRole, Role, SeatPolicy, SpaceRole};
-use crate::slots::{Index, Map, Slots};
+use crate::slots::{Lookup, Map, Slots};
 
 pub type Timestamp = DateTime<Utc>;
 
@@ -66,8 +66,9 @@ pub struct Member {
     pub name: String,
     pub status: MemberStatus,
     pub org_role: Option<OrgRole>,
-    /// Present exactly when `org_role` is `implementation_admin`.
-    pub ia: Option<IaAssignment>,
+    /// Present exactly when `org_role` is `implementation_admin` (boxed: few
+    /// members hold one, and every member's record stays small).
+    pub ia: Option<Box<IaAssignment>>,
     /// Sorted by space index: at most one role per space.
     space_roles: Vec<(u32, SpaceRole)>,
 }
@@ -283,19 +284,20 @@ pub enum Effect {
     },
 }
 
-/// The organization as the rules see it. Ids are interned to indexes so a
-/// decision is two index lookups and a binary search, with no allocation;
-/// storage is shared between copies so that a write's copy is cheap.
+/// The organization as the rules see it. Members and programs sit in
+/// numbered slots, found by id through [`Lookup`]s, so a decision is two
+/// hash probes and a binary search, with no allocation; storage is shared
+/// between copies so that a write's copy is cheap.
 #[derive(Clone, Debug)]
 pub struct OrgSnapshot {
     pub org_id: OrgId,
     pub name: String,
     pub revision: i64,
     pub settings: OrgSettings,
-    user_index: Index<Box<str>>,
-    email_index: Index<Email>,
+    user_index: Lookup<Box<str>>,
+    email_index: Lookup<Email>,
     members: Slots<Member>,
-    space_index: Index<Box<str>>,
+    space_index: Lookup<Box<str>>,
     spaces: Slots<Space>,
     invitations: Map<InvitationId, Invitation>,
 }
@@ -307,10 +309,10 @@ impl OrgSnapshot {
             name,
             revision: 0,
             settings,
-            user_index: Index::default(),
-            email_index: Index::default(),
+            user_index: Lookup::default(),
+            email_index: Lookup::default(),
             members: Slots::default(),
-            space_index: Index::default(),
+            space_index: Lookup::default(),
             spaces: Slots::default(),
             invitations: Map::default(),
         }
@@ -322,7 +324,7 @@ impl OrgSnapshot {
 
     /// A member by a raw id (the decision path's subject, not yet typed).
     pub fn member_by_id(&self, user_id: &str) -> Option<&Member> {
-        self.members.get(*self.user_index.get(user_id)?)
+        self.members.get(self.user_slot(user_id)?)
     }
 
     pub fn members(&self) -> impl Iterator<Item = &Member> {
@@ -330,15 +332,20 @@ impl OrgSnapshot {
     }
 
     pub fn member_count(&self) -> usize {
-        self.user_index.len()
+        self.members.live()
     }
 
     pub fn member_by_email(&self, email: &Email) -> Option<&Member> {
-        self.members.get(*self.email_index.get(email)?)
+        let slot = self.email_index.get(email, &self.members, member_email)?;
+        self.members.get(slot)
+    }
+
+    fn user_slot(&self, user_id: &str) -> Option<u32> {
+        self.user_index.get(user_id, &self.members, member_id)
     }
 
     pub(crate) fn space_index(&self, space_id: &str) -> Option<u32> {
-        self.space_index.get(space_id).copied()
+        self.space_index.get(space_id, &self.spaces, space_id_of)
     }
 
     pub fn space(&self, space_id: &SpaceId) -> Option<&Space> {
@@ -368,7 +375,7 @@ impl OrgSnapshot {
     }
 
     pub fn space_count(&self) -> usize {
-        self.space_index.len()
+        self.spaces.live()
     }
 
     /// The member's explicit role in a space.
@@ -437,14 +444,18 @@ impl OrgSnapshot {
             Effect::SetOrgRole { user_id, role, ia } => {
                 if let Some(m) = self.member_mut(user_id) {
                     m.org_role = *role;
-                    m.ia = ia.clone();
+                    m.ia = ia.clone().map(Box::new);
                 }
             }
             Effect::RemoveMember { user_id } => {
-                if let Some(idx) = self.user_index.remove(user_id.as_str()) {
-                    if let Some(m) = self.members.take(idx) {
-                        self.email_index.remove(&m.email);
-                    }
+                if let Some(m) = self
+                    .user_slot(user_id.as_str())
+                    .and_then(|i| self.members.take(i))
+                {
+                    let members = &self.members;
+                    self.user_index
+                        .dropped(m.user_id.as_str(), members, member_id);
+                    self.email_index.dropped(&m.email, members, member_email);
                 }
             }
             Effect::SetSpaceRole {
@@ -467,8 +478,10 @@ impl OrgSnapshot {
                 }
             }
             Effect::RemoveSpace { space_id } => {
-                if let Some(idx) = self.space_index.remove(space_id.as_str()) {
+                if let Some(idx) = self.space_index(space_id.as_str()) {
                     self.spaces.take(idx);
+                    self.space_index
+                        .dropped(space_id.as_str(), &self.spaces, space_id_of);
                     self.members.update_where(
                         |m| m.space_role_at(idx).is_some(),
                         |m| m.set_space_role(idx, None),
@@ -497,30 +510,39 @@ impl OrgSnapshot {
     }
 
     fn member_mut(&mut self, user_id: &UserId) -> Option<&mut Member> {
-        let idx = *self.user_index.get(user_id.as_str())?;
+        let idx = self.user_slot(user_id.as_str())?;
         self.members.get_mut(idx)
     }
 
     /// Adds (or replaces) a member; used by loaders and by [`Effect::AddMember`].
     pub fn add_member(&mut self, member: Member) {
-        if let Some(existing) = self.member_mut(&member.user_id) {
-            *existing = member;
+        let email = member.email.clone();
+        if let Some(idx) = self.user_slot(member.user_id.as_str()) {
+            let Some(existing) = self.members.get_mut(idx) else {
+                return;
+            };
+            let old = std::mem::replace(existing, member);
+            if old.email != email {
+                let members = &self.members;
+                self.email_index.dropped(&old.email, members, member_email);
+                self.email_index.insert(email, idx, members, member_email);
+            }
             return;
         }
-        let (user_id, email) = (member.user_id.clone(), member.email.clone());
+        let user_id = member.user_id.as_str().into();
         let idx = self.members.push(member);
-        self.user_index
-            .insert(user_id.as_str().to_owned().into_boxed_str(), idx);
-        self.email_index.insert(email, idx);
+        let members = &self.members;
+        self.user_index.insert(user_id, idx, members, member_id);
+        self.email_index.insert(email, idx, members, member_email);
     }
 
     pub fn add_space(&mut self, space: Space) {
         if self.space_index(space.id.as_str()).is_some() {
             return;
         }
-        let id = space.id.as_str().to_owned();
+        let id = space.id.as_str().into();
         let idx = self.spaces.push(space);
-        self.space_index.insert(id.into_boxed_str(), idx);
+        self.space_index.insert(id, idx, &self.spaces, space_id_of);
     }
 
     /// Loader entry point for one explicit space role.
@@ -532,7 +554,27 @@ impl OrgSnapshot {
         }
     }
 
+    /// Indexes every member and program for the fastest lookups; loaders
+    /// call it once they have added everything.
+    pub fn loaded(&mut self) {
+        self.user_index.rebuild(&self.members, member_id);
+        self.email_index.rebuild(&self.members, member_email);
+        self.space_index.rebuild(&self.spaces, space_id_of);
+    }
+
     pub fn load_invitation(&mut self, invitation: Invitation) {
         self.apply(&Effect::PutInvitation(invitation));
     }
+}
+
+fn member_id(member: &Member) -> &str {
+    member.user_id.as_str()
+}
+
+fn member_email(member: &Member) -> &Email {
+    &member.email
+}
+
+fn space_id_of(space: &Space) -> &str {
+    space.id.as_str()
 }

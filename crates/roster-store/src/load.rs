@@ -111,12 +111,12 @@ fn parse_member(row: &AnyRow) -> Result<Member, StoreError> {
             }),
             _ => None,
         };
-        member.ia = Some(IaAssignment {
+        member.ia = Some(Box::new(IaAssignment {
             assigned_at: from_ms(row.try_get("ia_assigned_at")?),
             expires_at: expires_at.map(from_ms),
             duration: duration.parse().map_err(corrupt)?,
             invited_by,
-        });
+        }));
     }
     Ok(member)
 }
@@ -188,6 +188,7 @@ pub(crate) async fn load_snapshot(
     for row in &invitations {
         snapshot.load_invitation(parse_invitation(row)?);
     }
+    snapshot.loaded();
     Ok(Some(snapshot))
 }
 

@@ -263,8 +263,8 @@ impl Store {
 /// milliseconds, as stored.
 fn at_stored_precision(effect: &Effect) -> Effect {
     let ms = |t: Timestamp| crate::time::from_ms(to_ms(t));
-    let ia = |ia: &Option<IaAssignment>| {
-        ia.as_ref().map(|ia| IaAssignment {
+    let ia = |ia: Option<&IaAssignment>| {
+        ia.map(|ia| IaAssignment {
             assigned_at: ms(ia.assigned_at),
             expires_at: ia.expires_at.map(ms),
             duration: ia.duration,
@@ -274,7 +274,7 @@ fn at_stored_precision(effect: &Effect) -> Effect {
     match effect {
         Effect::AddMember(m) => {
             let mut m = m.clone();
-            m.ia = ia(&m.ia);
+            m.ia = ia(m.ia.as_deref()).map(Box::new);
             Effect::AddMember(m)
         }
         Effect::SetOrgRole {
@@ -284,7 +284,7 @@ fn at_stored_precision(effect: &Effect) -> Effect {
         } => Effect::SetOrgRole {
             user_id: user_id.clone(),
             role: *role,
-            ia: ia(assignment),
+            ia: ia(assignment.as_ref()),
         },
         Effect::PutInvitation(inv) => {
             let mut inv = inv.clone();

@@ -72,7 +72,11 @@ pub fn add_with_email(
     let mut m = Member::new(uid(user), email(address), user.into());
     m.org_role = org_role;
     if org_role == IA {
-        m.ia = Some(IaAssignment::new(IaDuration::OneMonth, now(), None));
+        m.ia = Some(Box::new(IaAssignment::new(
+            IaDuration::OneMonth,
+            now(),
+            None,
+        )));
     }
     snap.add_member(m);
 }

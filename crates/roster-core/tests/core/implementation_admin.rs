@@ -20,7 +20,7 @@ fn ia_role() -> Role {
 
 /// The terms of `user`'s assignment.
 fn terms(snap: &OrgSnapshot, user: &str) -> IaAssignment {
-    snap.member(&uid(user)).unwrap().ia.clone().unwrap()
+    *snap.member(&uid(user)).unwrap().ia.clone().unwrap()
 }
 
 fn inviter_of(assignment: &IaAssignment) -> Option<&str> {
@@ -411,7 +411,7 @@ fn the_end_of_an_assignment_names_the_person_as_they_were_with_the_original_invi
         .unwrap();
     assert_eq!(ended_member, &before);
     assert_eq!(
-        ended_member.ia.as_ref().and_then(inviter_of),
+        ended_member.ia.as_deref().and_then(inviter_of),
         Some("admin"),
         "the email to the original inviter needs them"
     );
@@ -602,7 +602,7 @@ fn the_expiry_job_ends_every_assignment_whose_time_ran_out_once_with_the_origina
         .iter()
         .filter_map(|o| match o {
             Outcome::ImplementationAdminEnded { member, .. } => {
-                Some(member.ia.as_ref().and_then(inviter_of))
+                Some(member.ia.as_deref().and_then(inviter_of))
             }
             _ => None,
         })

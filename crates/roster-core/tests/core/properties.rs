@@ -303,11 +303,11 @@ fn build(spec: &OrgSpec) -> World {
             member.status = MemberStatus::Deactivated;
         }
         if member.org_role == Some(OrgRole::ImplementationAdmin) {
-            member.ia = Some(IaAssignment::new(
+            member.ia = Some(Box::new(IaAssignment::new(
                 m.ia_duration,
                 now - Duration::days(10),
                 Some(first_owner.clone()),
-            ));
+            )));
         }
         snap.add_member(member);
         for (s, role) in m.space_roles.iter().enumerate().take(spec.spaces) {

@@ -125,7 +125,7 @@ pub fn entries(outcome: &Outcome) -> Vec<AuditDraft> {
             roster_core::LeaveReason::ImplementationAdminEnded(_) => Vec::new(),
         },
         Outcome::ImplementationAdminEnded { member, reason } => {
-            let ia = member.ia.as_ref();
+            let ia = member.ia.as_deref();
             let mut details = assignment_details(ia);
             details["email"] = json!(member.email);
             details["tokens_revoked"] = json!(true);

@@ -426,7 +426,7 @@ pub fn view(s: &Arc<OrgSnapshot>) -> View {
                 m.name.clone(),
                 m.status,
                 m.org_role,
-                m.ia.clone(),
+                m.ia.as_deref().cloned(),
                 roles,
             )
         })
