@@ -87,7 +87,7 @@ impl FromRequestParts<AppState> for Caller {
                 "send a credential: Authorization: Bearer <key or token>",
             ));
         };
-        if secrets::matches(secret, &state.platform_key_hash().await) {
+        if state.is_platform_key(secret).await {
             let actor = parts.headers.get("x-roster-actor");
             return match actor {
                 None => Ok(Caller::Platform),

@@ -112,9 +112,9 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestId {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
         let id = parts
-            .extensions
-            .get::<tower_http::request_id::RequestId>()
-            .and_then(|id| id.header_value().to_str().ok())
+            .headers
+            .get(crate::middleware::REQUEST_ID)
+            .and_then(|id| id.to_str().ok())
             .map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_owned);
         Ok(RequestId(id))
     }

@@ -35,11 +35,9 @@ use axum::routing::get;
 use axum::Router;
 use roster_store::Store;
 use tokio::net::TcpListener;
-use tower::ServiceBuilder;
-use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 
 use crate::error::ApiError;
-use crate::middleware::{around_request, drop_unusable_request_id, NewRequestId, REQUEST_ID};
+use crate::middleware::around_request;
 
 pub use config::Config;
 pub use state::AppState;
@@ -171,16 +169,10 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(extract::MAX_BODY))
-        .layer(
-            ServiceBuilder::new()
-                .map_request(drop_unusable_request_id)
-                .layer(SetRequestIdLayer::new(REQUEST_ID, NewRequestId))
-                .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-                .layer(axum::middleware::from_fn_with_state(
-                    state.clone(),
-                    around_request,
-                )),
-        )
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            around_request,
+        ))
         .with_state(state)
 }
 

@@ -5,10 +5,10 @@
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, HeaderName, Method, StatusCode};
+use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use tower_http::request_id::{MakeRequestId, RequestId};
+use rand::RngCore;
 
 use crate::error::ApiError;
 use crate::extract::too_large;
@@ -16,50 +16,92 @@ use crate::state::AppState;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// A client's `X-Request-ID` is kept when it is printable ASCII of at most
-/// 128 characters (API.md); anything else is replaced by a fresh id.
-pub fn drop_unusable_request_id(mut req: Request) -> Request {
-    let unusable = req.headers().get(&REQUEST_ID).is_some_and(|v| {
+/// The request's id, also set on the request for the handlers: a client's
+/// `X-Request-ID` when it is printable ASCII of at most 128 characters
+/// (API.md), else a fresh one.
+fn request_id(req: &mut Request) -> HeaderValue {
+    let usable = req.headers().get(&REQUEST_ID).filter(|v| {
         let bytes = v.as_bytes();
-        bytes.is_empty() || bytes.len() > 128 || !bytes.iter().all(|c| (0x21..=0x7e).contains(c))
+        !bytes.is_empty() && bytes.len() <= 128 && bytes.iter().all(|c| (0x21..=0x7e).contains(c))
     });
-    if unusable {
-        req.headers_mut().remove(&REQUEST_ID);
+    if let Some(id) = usable {
+        return id.clone();
     }
-    req
+    let id = new_request_id();
+    req.headers_mut().insert(REQUEST_ID, id.clone());
+    id
 }
 
-/// Fresh request ids: UUIDv7, time-ordered.
-#[derive(Clone, Copy, Default)]
-pub struct NewRequestId;
-
-impl MakeRequestId for NewRequestId {
-    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
-        let id = uuid::Uuid::now_v7().to_string();
-        axum::http::HeaderValue::from_str(&id)
-            .ok()
-            .map(RequestId::new)
-    }
+/// A fresh UUIDv7 (time-ordered), its random bits from the thread's
+/// generator rather than a system call per request.
+fn new_request_id() -> HeaderValue {
+    let mut random = [0u8; 10];
+    rand::thread_rng().fill_bytes(&mut random);
+    let millis = u64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis(),
+    )
+    .unwrap_or(u64::MAX);
+    let uuid = uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid();
+    let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    let text = uuid.hyphenated().encode_lower(&mut text);
+    HeaderValue::from_str(text).unwrap_or_else(|_| HeaderValue::from_static("unknown"))
 }
 
 /// Paths and query strings never carry control characters (a NUL would
-/// reach the database as text): refused before any handler runs.
+/// reach the database as text), as bytes or percent-encoded: refused before
+/// any handler runs.
 fn control_characters_in_url(req: &Request) -> Option<ApiError> {
     let uri = req.uri();
-    let raw = format!(
-        "{}{}",
-        uri.path(),
-        uri.query().map(|q| format!("?{q}")).unwrap_or_default()
-    );
-    let decoded = urlencoding::decode(&raw)
-        .map(|d| d.into_owned())
-        .unwrap_or(raw);
-    decoded.chars().any(char::is_control).then(|| {
+    let found = has_control_character(uri.path().as_bytes())
+        || uri
+            .query()
+            .is_some_and(|q| has_control_character(q.as_bytes()));
+    found.then(|| {
         ApiError::invalid(
             "url",
             "the path and query must not contain control characters",
         )
     })
+}
+
+/// Whether the text, percent-decoded, holds a control character: C0, DEL,
+/// or C1 (U+0080–U+009F, UTF-8 `C2 80`–`C2 9F`). Reads in place.
+fn has_control_character(text: &[u8]) -> bool {
+    let mut previous = 0u8;
+    for byte in (Decoded { text, at: 0 }) {
+        if byte < 0x20 || byte == 0x7f || (previous == 0xc2 && (0x80..=0x9f).contains(&byte)) {
+            return true;
+        }
+        previous = byte;
+    }
+    false
+}
+
+/// The bytes of percent-encoded text, decoded one at a time (a `%` not
+/// followed by two hex digits stands for itself).
+struct Decoded<'a> {
+    text: &'a [u8],
+    at: usize,
+}
+
+impl Iterator for Decoded<'_> {
+    type Item = u8;
+
+    fn next(&mut self) -> Option<u8> {
+        let byte = *self.text.get(self.at)?;
+        let hex = |i: usize| self.text.get(i).and_then(|b| (*b as char).to_digit(16));
+        if byte == b'%' {
+            if let (Some(hi), Some(lo)) = (hex(self.at + 1), hex(self.at + 2)) {
+                self.at += 3;
+                return Some((hi * 16 + lo) as u8);
+            }
+        }
+        self.at += 1;
+        Some(byte)
+    }
 }
 
 /// Page forms only come from Roster's own pages: a browser POST from
@@ -119,23 +161,18 @@ fn method_label(method: &Method) -> &'static str {
     }
 }
 
-pub async fn around_request(State(app): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn around_request(State(app): State<AppState>, mut req: Request, next: Next) -> Response {
     let started = Instant::now();
+    let id = request_id(&mut req);
     if let Some(refused) = control_characters_in_url(&req).or_else(|| foreign_form_post(&app, &req))
     {
-        return refused.into_response();
+        let mut response = refused.into_response();
+        response.headers_mut().insert(REQUEST_ID, id);
+        return response;
     }
-    let id = req
-        .headers()
-        .get(&REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
     let method = method_label(req.method());
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let route = req.extensions().get::<MatchedPath>().cloned();
+    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
     if app.clock.is_dev() {
         if let Err(e) = app.clock.refresh(&app.store).await {
             tracing::warn!(error = %e, "could not read the dev clock");
@@ -153,7 +190,23 @@ pub async fn around_request(State(app): State<AppState>, req: Request, next: Nex
     }
     let status = response.status().as_u16();
     let seconds = started.elapsed().as_secs_f64();
-    app.metrics.record_request(method, &route, status, seconds);
-    tracing::info!(request_id = %id, %method, %route, status, ms = seconds * 1000.0, "request");
+    app.metrics.record_request(method, route, status, seconds);
+    tracing::info!(request_id = ?id, %method, %route, status, ms = seconds * 1000.0, "request");
+    response.headers_mut().insert(REQUEST_ID, id);
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_control_character;
+
+    #[test]
+    fn control_characters_are_found_raw_and_percent_encoded_and_nothing_else_is() {
+        for bad in ["%00", "a%0Ab", "%7f", "%C2%85", "%c2%9F", "x\u{1}y", "%1F%41"] {
+            assert!(has_control_character(bad.as_bytes()), "{bad}");
+        }
+        for fine in ["", "/v1/orgs", "caf%C3%A9", "%C2%A0", "%", "%2", "%zz", "100%25", "a+b"] {
+            assert!(!has_control_character(fine.as_bytes()), "{fine}");
+        }
+    }
 }

@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::effects::EffectsConfig;
 use crate::limits::PerClient;
 use crate::metrics::Metrics;
+use crate::secrets;
 
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -53,7 +54,8 @@ impl std::ops::Deref for AppState {
 /// notification is still on its way does not accept a rotated key for
 /// longer than that.
 struct PlatformKeyHash {
-    configured: bool,
+    /// The hash of `ROSTER_PLATFORM_KEY`: never changes, read without a lock.
+    configured: Option<String>,
     current: RwLock<KnownHash>,
 }
 
@@ -73,14 +75,25 @@ pub const PLATFORM_KEY_TRUST: Duration = Duration::from_millis(100);
 pub const PLATFORM_KEY_HASH: &str = "platform_key_hash";
 
 impl AppState {
+    /// Whether `secret` is the platform key as of now.
+    pub async fn is_platform_key(&self, secret: &str) -> bool {
+        match &self.platform_key.configured {
+            Some(hash) => secrets::matches(secret, hash),
+            None => secrets::matches(secret, &self.platform_key_hash().await),
+        }
+    }
+
     /// The platform key's hash as of now.
     pub async fn platform_key_hash(&self) -> String {
         let key = &self.platform_key;
+        if let Some(hash) = &key.configured {
+            return hash.clone();
+        }
         let generation = self.store.settings_generation();
         if let Ok(current) = key.current.read() {
             let fresh =
                 current.generation == generation && current.read_at.elapsed() < PLATFORM_KEY_TRUST;
-            if key.configured || fresh {
+            if fresh {
                 return current.hash.clone();
             }
         }
@@ -101,7 +114,10 @@ impl AppState {
     }
 
     pub fn new(store: Store, config: Config, platform_key_hash: String) -> Self {
-        let configured = config.platform_key.is_some();
+        let configured = config
+            .platform_key
+            .is_some()
+            .then(|| platform_key_hash.clone());
         let generation = store.settings_generation();
         AppState(Arc::new(Inner {
             store,

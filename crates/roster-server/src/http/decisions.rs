@@ -9,7 +9,9 @@ use rustc_hash::FxHashMap;
 use axum::extract::State;
 use axum::Json;
 use roster_core::capabilities::{allowed_actions, allowed_subjects};
-use roster_core::{decide, Action, Decision, OrgId, OrgSnapshot, Resource, SpaceId, UserId};
+use roster_core::{
+    decide, Action, Decision, OrgId, OrgSnapshot, Resource, SpaceId, Timestamp, UserId,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -236,8 +238,15 @@ fn target(resource: ResourceBody) -> ApiResult<(OrgId, Target)> {
     })
 }
 
-fn answer(app: &AppState, snap: Option<&OrgSnapshot>, q: &Question) -> DecisionView {
-    let decision = snap.map(|snap| decide(snap, &q.subject, q.action, q.resource(), app.now()));
+/// The answer to one question at `now` (a batch reads the clock once, so
+/// all its questions are decided at one instant).
+fn answer(
+    app: &AppState,
+    snap: Option<&OrgSnapshot>,
+    q: &Question,
+    now: Timestamp,
+) -> DecisionView {
+    let decision = snap.map(|snap| decide(snap, &q.subject, q.action, q.resource(), now));
     let allowed = decision.is_some_and(|d| d.allowed);
     app.metrics.record_decision(allowed);
     let context = q.explain.then(|| match decision {
@@ -275,7 +284,7 @@ pub async fn evaluation(
 ) -> ApiResult<Json<DecisionView>> {
     let q = Question::parse(body, &caller)?;
     let snap = snapshot_for(&app, &q).await?;
-    Ok(Json(answer(&app, snap.as_deref(), &q)))
+    Ok(Json(answer(&app, snap.as_deref(), &q, app.now())))
 }
 
 #[derive(Deserialize, Default, ToSchema)]
@@ -341,7 +350,12 @@ pub async fn evaluations(
     if body.evaluations.is_empty() {
         let q = Question::parse(defaults, &caller)?;
         let snap = snapshot_for(&app, &q).await?;
-        return Ok(Json(BatchAnswer::One(answer(&app, snap.as_deref(), &q))));
+        return Ok(Json(BatchAnswer::One(answer(
+            &app,
+            snap.as_deref(),
+            &q,
+            app.now(),
+        ))));
     }
     let questions = body
         .evaluations
@@ -373,9 +387,10 @@ pub async fn evaluations(
         }
     }
     let mut results = Vec::with_capacity(questions.len());
+    let now = app.now();
     for q in &questions {
-        let snap = snapshots.get(&q.org_id).cloned().flatten();
-        let result = answer(&app, snap.as_deref(), q);
+        let snap = snapshots.get(&q.org_id).and_then(Option::as_deref);
+        let result = answer(&app, snap, q, now);
         let stop = match semantic {
             Semantic::ExecuteAll => false,
             Semantic::DenyOnFirstDeny => !result.decision,

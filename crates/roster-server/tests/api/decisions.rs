@@ -16,6 +16,7 @@ on_both_backends!(
     a_user_token_asks_only_about_its_owner_and_resource_search_pages_through_spaces,
     subject_search_lists_the_active_members_who_may_and_pages_through_them,
     action_search_answers_what_the_capabilities_show_for_a_space_and_the_decisions_elsewhere,
+    a_batch_is_decided_at_one_instant_even_while_the_clock_passes_an_end,
 );
 
 /// The decisions of a batch answered as a list.
@@ -575,4 +576,80 @@ async fn action_search_answers_what_the_capabilities_show_for_a_space_and_the_de
         "forbidden",
         "a member asks about someone else",
     );
+}
+
+/// A batch is decided at one instant: while the dev clock moves past an
+/// Implementation Admin's end, each batch about them answers all yes or
+/// all no, never some of each. Ten assignments ending 30 s apart (the dev
+/// clock also runs with real time) give ten crossings, each raced by
+/// batches of 1000 questions.
+async fn a_batch_is_decided_at_one_instant_even_while_the_clock_passes_an_end(db: TestDb) {
+    let app = spawn(db).await;
+    let (org, owner) = app.create_org("Instant", "owner@instant.test", None).await;
+    app.put_domains(&org, None, &["upcoach.com"])
+        .await
+        .ok("allow upcoach.com");
+    app.put_ia_setting(&org, Some(&owner), json!({"enabled": true}))
+        .await
+        .ok("turn the role on");
+    let mut helpers = Vec::new();
+    for i in 0..10 {
+        let email = format!("helper{i}@upcoach.com");
+        let ia = app
+            .add_member(
+                &org,
+                &owner,
+                &email,
+                "implementation_admin",
+                &[],
+                Some("1_month"),
+            )
+            .await;
+        helpers.push(ia);
+        app.advance(30).await;
+    }
+    let mut ends = Vec::new();
+    for ia in &helpers {
+        let end: chrono::DateTime<chrono::Utc> = app
+            .member(&org, ia)
+            .await
+            .implementation_admin
+            .and_then(|assignment| assignment.expires_at)
+            .unwrap_or_else(|| panic!("a month has an end"))
+            .parse()
+            .unwrap();
+        ends.push(end);
+    }
+    for (ia, ends) in helpers.iter().zip(ends) {
+        app.advance((ends - app.now().await).num_seconds() - 1)
+            .await;
+        let question = json!({
+            "subject": {"type": "user", "id": ia},
+            "action": {"name": "members.view"},
+            "resource": {"type": "organization", "id": org},
+            "evaluations": vec![json!({}); 1000],
+        });
+        let before = app.evaluations(None, question.clone()).await.ok("a batch");
+        assert!(decisions(&before).iter().all(|d| *d), "in before the end");
+        let batches = async {
+            let mut seen = Vec::new();
+            loop {
+                let batch = app.evaluations(None, question.clone()).await.ok("a batch");
+                let answers = decisions(&batch);
+                let allowed = answers.iter().filter(|d| **d).count();
+                assert!(
+                    allowed == 0 || allowed == answers.len(),
+                    "one batch decided at two instants: {allowed} of {} allowed",
+                    answers.len()
+                );
+                seen.push(allowed > 0);
+                if allowed == 0 {
+                    return seen;
+                }
+            }
+        };
+        let (seen, _) = tokio::join!(batches, app.advance(1));
+        assert_eq!(seen.last(), Some(&false), "out after the end: {seen:?}");
+    }
+    app.stop().await;
 }
