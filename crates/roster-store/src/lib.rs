@@ -35,6 +35,14 @@ pub use time::{from_ms, to_ms};
 pub use webhooks::{Attempt, Delivery, DEAD, DELIVERED, PENDING};
 pub use write::{WriteError, Written};
 
+/// Set on every SQLite connection (WAL is the database's own setting, set
+/// once by [`Store::connect`]).
+const SQLITE_PRAGMAS: [&str; 3] = [
+    "PRAGMA busy_timeout = 10000",
+    "PRAGMA foreign_keys = ON",
+    "PRAGMA synchronous = NORMAL",
+];
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -69,6 +77,9 @@ pub enum StoreError {
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
+    /// Where snapshots are loaded from: the same database through its own
+    /// driver, a few connections of its own.
+    loads: load::Loads,
     backend: Backend,
     url: String,
     /// SQLite has one writer: writes in this process queue here instead of
@@ -120,9 +131,9 @@ impl Store {
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
-                        conn.execute("PRAGMA busy_timeout = 10000").await?;
-                        conn.execute("PRAGMA foreign_keys = ON").await?;
-                        conn.execute("PRAGMA synchronous = NORMAL").await?;
+                        for pragma in SQLITE_PRAGMAS {
+                            conn.execute(pragma).await?;
+                        }
                     }
                     Ok(())
                 })
@@ -132,8 +143,10 @@ impl Store {
         if backend == Backend::Sqlite {
             pool.execute("PRAGMA journal_mode = WAL").await?;
         }
+        let loads = load::Loads::open(backend, &url)?;
         Ok(Store {
             pool,
+            loads,
             backend,
             url,
             write_gate: Arc::new(tokio::sync::Mutex::new(())),
@@ -253,6 +266,7 @@ impl Store {
 
     pub async fn close(&self) {
         self.pool.close().await;
+        self.loads.close().await;
     }
 }
 

@@ -14,6 +14,7 @@ mod fixtures;
 
 mod accounts;
 mod audit;
+mod loads;
 mod migrations;
 mod outbox;
 mod snapshots;
