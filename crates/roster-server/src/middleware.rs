@@ -202,10 +202,22 @@ mod tests {
 
     #[test]
     fn control_characters_are_found_raw_and_percent_encoded_and_nothing_else_is() {
-        for bad in ["%00", "a%0Ab", "%7f", "%C2%85", "%c2%9F", "x\u{1}y", "%1F%41"] {
+        for bad in [
+            "%00", "a%0Ab", "%7f", "%C2%85", "%c2%9F", "x\u{1}y", "%1F%41",
+        ] {
             assert!(has_control_character(bad.as_bytes()), "{bad}");
         }
-        for fine in ["", "/v1/orgs", "caf%C3%A9", "%C2%A0", "%", "%2", "%zz", "100%25", "a+b"] {
+        for fine in [
+            "",
+            "/v1/orgs",
+            "caf%C3%A9",
+            "%C2%A0",
+            "%",
+            "%2",
+            "%zz",
+            "100%25",
+            "a+b",
+        ] {
             assert!(!has_control_character(fine.as_bytes()), "{fine}");
         }
     }

@@ -621,7 +621,9 @@ async fn a_batch_is_decided_at_one_instant_even_while_the_clock_passes_an_end(db
         ends.push(end);
     }
     for (ia, ends) in helpers.iter().zip(ends) {
-        app.advance((ends - app.now().await).num_seconds() - 1)
+        // Ten seconds before the end: the dev clock runs on with real time,
+        // and a loaded machine may take a while to ask.
+        app.advance((ends - app.now().await).num_seconds() - 10)
             .await;
         let question = json!({
             "subject": {"type": "user", "id": ia},
@@ -648,7 +650,7 @@ async fn a_batch_is_decided_at_one_instant_even_while_the_clock_passes_an_end(db
                 }
             }
         };
-        let (seen, _) = tokio::join!(batches, app.advance(1));
+        let (seen, _) = tokio::join!(batches, app.advance(10));
         assert_eq!(seen.last(), Some(&false), "out after the end: {seen:?}");
     }
     app.stop().await;
