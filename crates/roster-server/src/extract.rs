@@ -113,7 +113,7 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestId {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
         let id = parts
             .headers
-            .get(crate::middleware::REQUEST_ID)
+            .get(RequestId::HEADER)
             .and_then(|id| id.to_str().ok())
             .map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_owned);
         Ok(RequestId(id))

@@ -5,22 +5,21 @@
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use rand::RngCore;
 
+use crate::app::RequestId;
 use crate::error::ApiError;
 use crate::extract::too_large;
 use crate::state::AppState;
-
-pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The request's id, also set on the request for the handlers: a client's
 /// `X-Request-ID` when it is printable ASCII of at most 128 characters
 /// (API.md), else a fresh one.
 fn request_id(req: &mut Request) -> HeaderValue {
-    let usable = req.headers().get(&REQUEST_ID).filter(|v| {
+    let usable = req.headers().get(&RequestId::HEADER).filter(|v| {
         let bytes = v.as_bytes();
         !bytes.is_empty() && bytes.len() <= 128 && bytes.iter().all(|c| (0x21..=0x7e).contains(c))
     });
@@ -28,7 +27,7 @@ fn request_id(req: &mut Request) -> HeaderValue {
         return id.clone();
     }
     let id = new_request_id();
-    req.headers_mut().insert(REQUEST_ID, id.clone());
+    req.headers_mut().insert(RequestId::HEADER, id.clone());
     id
 }
 
@@ -167,7 +166,7 @@ pub async fn around_request(State(app): State<AppState>, mut req: Request, next:
     if let Some(refused) = control_characters_in_url(&req).or_else(|| foreign_form_post(&app, &req))
     {
         let mut response = refused.into_response();
-        response.headers_mut().insert(REQUEST_ID, id);
+        response.headers_mut().insert(RequestId::HEADER, id);
         return response;
     }
     let method = method_label(req.method());
@@ -192,7 +191,7 @@ pub async fn around_request(State(app): State<AppState>, mut req: Request, next:
     let seconds = started.elapsed().as_secs_f64();
     app.metrics.record_request(method, route, status, seconds);
     tracing::info!(request_id = ?id, %method, %route, status, ms = seconds * 1000.0, "request");
-    response.headers_mut().insert(REQUEST_ID, id);
+    response.headers_mut().insert(RequestId::HEADER, id);
     response
 }
 

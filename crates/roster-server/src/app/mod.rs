@@ -37,6 +37,11 @@ use crate::state::AppState;
 #[derive(Clone, Debug)]
 pub struct RequestId(pub String);
 
+impl RequestId {
+    /// The header a request id comes in and goes out on.
+    pub const HEADER: axum::http::HeaderName = axum::http::HeaderName::from_static("x-request-id");
+}
+
 /// Who asks, and as which request: what every use case that writes takes.
 #[derive(Clone, Debug)]
 pub struct Ctx {
