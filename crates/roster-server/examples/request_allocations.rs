@@ -14,10 +14,10 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use roster_server::Config;
-
 #[path = "shared/bare.rs"]
 mod bare;
+#[path = "shared/server.rs"]
+mod server;
 use serde_json::{json, Value};
 
 struct Counting;
@@ -153,23 +153,8 @@ async fn main() -> Result<(), String> {
     let dir = std::env::temp_dir().join(format!("roster-allocations-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let url = format!("sqlite://{}/roster.db", dir.display());
-    let config = Config::from_lookup(|k| match k {
-        "ROSTER_DATABASE_URL" => Some(url.clone()),
-        "ROSTER_PLATFORM_KEY" => Some(KEY.into()),
-        _ => None,
-    })?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|e| e.to_string())?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| e.to_string())?
-        .to_string();
-    let (app, _) = roster_server::prepare(config).await?;
-    tokio::spawn(async move {
-        let _ = roster_server::serve(app, listener, std::future::pending()).await;
-    });
-    let base = format!("http://{addr}");
+    let (base, _) = server::start(server::on(&url, KEY)).await?;
+    let addr = base.trim_start_matches("http://").to_owned();
     let client = reqwest::Client::new();
     let org = call(
         &client,

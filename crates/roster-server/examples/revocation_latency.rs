@@ -8,29 +8,14 @@
 
 use std::time::{Duration, Instant};
 
-use roster_server::Config;
+#[path = "shared/server.rs"]
+mod server;
 use serde_json::{json, Value};
 
 const KEY: &str = "bench";
 
 async fn start(url: &str) -> Result<String, String> {
-    let config = Config::from_lookup(|k| match k {
-        "ROSTER_DATABASE_URL" => Some(url.to_owned()),
-        "ROSTER_PLATFORM_KEY" => Some(KEY.into()),
-        _ => None,
-    })?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|e| e.to_string())?;
-    let base = format!(
-        "http://{}",
-        listener.local_addr().map_err(|e| e.to_string())?
-    );
-    let (app, _) = roster_server::prepare(config).await?;
-    tokio::spawn(async move {
-        let _ = roster_server::serve(app, listener, std::future::pending()).await;
-    });
-    Ok(base)
+    Ok(server::start(server::on(url, KEY)).await?.0)
 }
 
 async fn call(

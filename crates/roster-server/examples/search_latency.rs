@@ -42,8 +42,13 @@ use roster_server::auth::Caller;
 use roster_server::extract::ApiJson;
 use roster_server::http::decisions::{search_resource, search_subject, Search, SubjectSearch};
 use roster_server::views::CapabilitiesView;
-use roster_server::{AppState, Config};
+use roster_server::AppState;
 use serde_json::{json, Value};
+
+#[path = "shared/postgres.rs"]
+mod postgres;
+#[path = "shared/server.rs"]
+mod server;
 
 const KEY: &str = "bench";
 const SPACES: usize = 10_000;
@@ -684,23 +689,7 @@ async fn breakdown(app: &AppState, org: &Org, questions: [&Value; 2]) -> Result<
 }
 
 async fn start(url: &str) -> Result<(Client, AppState), String> {
-    let config = Config::from_lookup(|k| match k {
-        "ROSTER_DATABASE_URL" => Some(url.to_owned()),
-        "ROSTER_PLATFORM_KEY" => Some(KEY.into()),
-        _ => None,
-    })?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|e| e.to_string())?;
-    let base = format!(
-        "http://{}",
-        listener.local_addr().map_err(|e| e.to_string())?
-    );
-    let (app, _) = roster_server::prepare(config).await?;
-    let served = app.clone();
-    tokio::spawn(async move {
-        let _ = roster_server::serve(served, listener, std::future::pending()).await;
-    });
+    let (base, app) = server::start(server::on(url, KEY)).await?;
     Ok((
         Client {
             base,
@@ -710,44 +699,14 @@ async fn start(url: &str) -> Result<(Client, AppState), String> {
     ))
 }
 
-/// A fresh PostgreSQL database next to the one `server_url` names.
-async fn fresh_postgres(server_url: &str, name: &str) -> Result<String, String> {
-    admin_sql(
-        server_url,
-        &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-    )
-    .await?;
-    admin_sql(server_url, &format!("CREATE DATABASE {name}")).await?;
-    let (path, query) = match server_url.split_once('?') {
-        Some((path, query)) => (path, Some(query)),
-        None => (server_url, None),
-    };
-    let server = path.rsplit_once('/').map_or(path, |(server, _)| server);
-    Ok(match query {
-        Some(query) => format!("{server}/{name}?{query}"),
-        None => format!("{server}/{name}"),
-    })
-}
-
-async fn admin_sql(server_url: &str, sql: &str) -> Result<(), String> {
-    use sqlx::Executor;
-    sqlx::any::install_default_drivers();
-    let pool = sqlx::AnyPool::connect(server_url)
-        .await
-        .map_err(|e| format!("connect to {server_url}: {e}"))?;
-    pool.execute(sql).await.map_err(|e| format!("{sql}: {e}"))?;
-    pool.close().await;
-    Ok(())
-}
-
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), String> {
     let target = std::env::args().nth(1).unwrap_or_else(|| "sqlite".into());
     if target.starts_with("postgres") {
         let name = format!("roster_search_bench_{}", std::process::id());
-        let url = fresh_postgres(&target, &name).await?;
+        let url = postgres::fresh_postgres(&target, &name).await?;
         let result = run(&url, "PostgreSQL").await;
-        admin_sql(
+        postgres::admin_sql(
             &target,
             &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
         )

@@ -17,7 +17,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use roster_server::Config;
+#[path = "shared/server.rs"]
+mod server;
 use serde_json::{json, Value};
 
 const KEY: &str = "soak";
@@ -164,24 +165,13 @@ async fn main() -> Result<(), String> {
     let url = args
         .next()
         .unwrap_or_else(|| format!("sqlite://{}", dir.join("roster.db").display()));
-    let config = Config::from_lookup(|k| match k {
-        "ROSTER_DATABASE_URL" => Some(url.clone()),
-        "ROSTER_PLATFORM_KEY" => Some(KEY.into()),
+    let basic = server::on(&url, KEY);
+    let (base, _) = server::start(|k| match k {
         "ROSTER_DEV_CLOCK" => Some("1".into()),
         "ROSTER_DEFAULT_IA_DOMAINS" => Some("partner.example".into()),
-        _ => None,
-    })?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|e| e.to_string())?;
-    let base = format!(
-        "http://{}",
-        listener.local_addr().map_err(|e| e.to_string())?
-    );
-    let (app, _) = roster_server::prepare(config).await?;
-    tokio::spawn(async move {
-        let _ = roster_server::serve(app, listener, std::future::pending()).await;
-    });
+        other => basic(other),
+    })
+    .await?;
     let load = Arc::new(Load {
         base,
         client: reqwest::Client::new(),

@@ -34,7 +34,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use roster_server::Config;
+#[path = "shared/postgres.rs"]
+mod postgres;
+#[path = "shared/server.rs"]
+mod server;
 use serde_json::{json, Value};
 
 const KEY: &str = "bench";
@@ -388,36 +391,6 @@ async fn audit_entries(client: &Client, orgs: &[Org]) -> Result<(u64, usize), St
     Ok((entries, verified))
 }
 
-/// A fresh PostgreSQL database next to the one `server_url` names.
-async fn fresh_postgres(server_url: &str, name: &str) -> Result<String, String> {
-    admin_sql(
-        server_url,
-        &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-    )
-    .await?;
-    admin_sql(server_url, &format!("CREATE DATABASE {name}")).await?;
-    let (path, query) = match server_url.split_once('?') {
-        Some((path, query)) => (path, Some(query)),
-        None => (server_url, None),
-    };
-    let server = path.rsplit_once('/').map_or(path, |(server, _)| server);
-    Ok(match query {
-        Some(query) => format!("{server}/{name}?{query}"),
-        None => format!("{server}/{name}"),
-    })
-}
-
-async fn admin_sql(server_url: &str, sql: &str) -> Result<(), String> {
-    use sqlx::Executor;
-    sqlx::any::install_default_drivers();
-    let pool = sqlx::AnyPool::connect(server_url)
-        .await
-        .map_err(|e| format!("connect to {server_url}: {e}"))?;
-    pool.execute(sql).await.map_err(|e| format!("{sql}: {e}"))?;
-    pool.close().await;
-    Ok(())
-}
-
 /// Rows read from `spaces` so far (PostgreSQL's statistics), after waiting
 /// for idle backends to report theirs (they may hold them up to 10 s).
 async fn spaces_rows_read(url: &str) -> Result<i64, String> {
@@ -438,22 +411,7 @@ async fn spaces_rows_read(url: &str) -> Result<i64, String> {
 }
 
 async fn start(url: &str) -> Result<Client, String> {
-    let config = Config::from_lookup(|k| match k {
-        "ROSTER_DATABASE_URL" => Some(url.to_owned()),
-        "ROSTER_PLATFORM_KEY" => Some(KEY.into()),
-        _ => None,
-    })?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|e| e.to_string())?;
-    let base = format!(
-        "http://{}",
-        listener.local_addr().map_err(|e| e.to_string())?
-    );
-    let (app, _) = roster_server::prepare(config).await?;
-    tokio::spawn(async move {
-        let _ = roster_server::serve(app, listener, std::future::pending()).await;
-    });
+    let (base, _) = server::start(server::on(url, KEY)).await?;
     Ok(Client {
         base,
         http: reqwest::Client::new(),
@@ -583,9 +541,9 @@ async fn main() -> Result<(), String> {
     let dir = std::env::temp_dir().join(format!("roster-write-bench-{}", std::process::id()));
     if target.starts_with("postgres") {
         let name = format!("roster_write_bench_{}", std::process::id());
-        let url = fresh_postgres(&target, &name).await?;
+        let url = postgres::fresh_postgres(&target, &name).await?;
         let result = run(seconds, org_count, &url, "PostgreSQL").await;
-        admin_sql(
+        postgres::admin_sql(
             &target,
             &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
         )
