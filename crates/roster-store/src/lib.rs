@@ -7,6 +7,7 @@ mod audit;
 mod batch;
 mod cache;
 mod events;
+mod gates;
 mod load;
 mod outbox;
 mod plan;
@@ -102,7 +103,11 @@ pub struct Store {
     /// snapshot was last found to match the database.
     sqlite_checked: Arc<std::sync::Mutex<rustc_hash::FxHashMap<String, u64>>>,
     /// Organizations being loaded, each behind its own lock.
-    loading: Arc<std::sync::Mutex<rustc_hash::FxHashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
+    loading: Arc<gates::Gates>,
+    /// PostgreSQL: this process's writers of one organization take turns
+    /// here before they take its row lock, so the next one finds the
+    /// snapshot the last one cached instead of loading it again.
+    writing: Arc<gates::Gates>,
 }
 
 impl Store {
@@ -158,6 +163,7 @@ impl Store {
             sqlite_files,
             sqlite_checked: Arc::default(),
             loading: Arc::default(),
+            writing: Arc::default(),
         })
     }
 

@@ -402,38 +402,18 @@ impl Store {
         }
         // One load per organization at a time in this process: whoever
         // waited for it finds the snapshot cached.
-        let flight = self.flight(org_id);
-        let _loading = flight.lock().await;
+        let _loading = self.loading.enter(org_id).await;
         if let Some(cached) = self.cache.get(org_id).filter(fresh) {
             if !self.changed_on_disk(org_id, &cached, generation).await? {
                 return Ok(Some(cached));
             }
         }
-        let loaded = self.load(org_id).await.map(|found| found.map(Arc::new));
-        if let Ok(Some(snapshot)) = &loaded {
+        let loaded = self.load(org_id).await?.map(Arc::new);
+        if let Some(snapshot) = &loaded {
             self.cache.offer(snapshot.clone());
             self.checked_on_disk(org_id, generation);
         }
-        self.landed(org_id, &flight);
-        loaded
-    }
-
-    /// The lock that makes concurrent loads of one organization one load.
-    fn flight(&self, org_id: &str) -> Arc<tokio::sync::Mutex<()>> {
-        match self.loading.lock() {
-            Ok(mut loading) => loading.entry(org_id.to_owned()).or_default().clone(),
-            Err(_) => Arc::default(),
-        }
-    }
-
-    /// A load is over: forget its lock unless others still wait on it.
-    fn landed(&self, org_id: &str, flight: &Arc<tokio::sync::Mutex<()>>) {
-        if let Ok(mut loading) = self.loading.lock() {
-            // Ours and the map's: nobody else is waiting.
-            if Arc::strong_count(flight) <= 2 {
-                loading.remove(org_id);
-            }
-        }
+        Ok(loaded)
     }
 
     /// Reads an organization's snapshot from the database.

@@ -47,6 +47,15 @@ struct Persisted {
     deliveries: usize,
 }
 
+/// A writer's turn: SQLite's one writer in this process, or on PostgreSQL
+/// one writer per organization in this process (the row lock orders
+/// writers across replicas). Either way it is held until the new snapshot
+/// is cached, so the next writer in this process never loads it again.
+struct WriterTurn<'a> {
+    _database: Option<tokio::sync::MutexGuard<'a, ()>>,
+    _org: Option<crate::gates::Turn<'a>>,
+}
+
 /// What a committed write answers.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Written<T> {
@@ -67,7 +76,7 @@ impl Store {
         lookups: &Lookups,
         rules: impl FnOnce(&OrgSnapshot, &Found) -> Result<Planned<T>, E>,
     ) -> Result<Written<T>, WriteError<E>> {
-        let _gate = self.sqlite_gate().await;
+        let _turn = self.writer_turn(org_id).await;
         let mut tx = self.pool.begin().await?;
         let lock = match self.backend {
             Backend::Postgres => {
@@ -89,11 +98,14 @@ impl Store {
             .filter(|s| s.revision == revision)
         {
             Some(cached) => cached,
-            None => Arc::new(
-                load_snapshot(&mut tx, org_id.as_str())
-                    .await?
-                    .ok_or(WriteError::OrgNotFound)?,
-            ),
+            None => {
+                self.cache.loaded();
+                Arc::new(
+                    load_snapshot(&mut tx, org_id.as_str())
+                        .await?
+                        .ok_or(WriteError::OrgNotFound)?,
+                )
+            }
         };
         let found = look_up(&mut tx, self.backend, org_id, lookups, ctx.now).await?;
         let planned = match ruled(rules(&snapshot, &found), org_id) {
@@ -137,7 +149,7 @@ impl Store {
         lookups: &Lookups,
         rules: impl FnOnce(&OrgSnapshot, &Found) -> Result<Planned<T>, E>,
     ) -> Result<Written<T>, WriteError<E>> {
-        let _gate = self.sqlite_gate().await;
+        let _turn = self.writer_turn(org_id).await;
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO orgs (id, name, seat_limit, allow_ia, seat_roles, ia_domains, revision, created_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7)",
@@ -198,6 +210,20 @@ impl Store {
             self.cache.evict(org_id.as_str(), None);
         } else {
             self.remember(snapshot, effects, revision);
+        }
+    }
+
+    /// Held for the whole of a write, until its snapshot is cached.
+    async fn writer_turn<'a>(&'a self, org_id: &'a OrgId) -> WriterTurn<'a> {
+        match self.backend {
+            Backend::Sqlite => WriterTurn {
+                _database: Some(self.write_gate.lock().await),
+                _org: None,
+            },
+            Backend::Postgres => WriterTurn {
+                _database: None,
+                _org: Some(self.writing.enter(org_id.as_str()).await),
+            },
         }
     }
 

@@ -321,6 +321,9 @@ async fn ten_concurrent_writes_to_one_organization_all_land(db: TestDb) {
         (invited + 1..=invited + 10).collect::<BTreeSet<_>>(),
         "each write had a revision of its own"
     );
+    // Each writer found the snapshot the one before it left in the cache:
+    // none read the organization from the database again.
+    assert_eq!(store.cache_stats().loads, 0, "{:?}", store.cache_stats());
     let raw = db.raw().await;
     assert_eq!(db_revision(&raw, "org-1").await, invited + 10);
     let cached = cached(&store, "org-1").await;
