@@ -143,12 +143,12 @@ fn organization(size: &Size) -> OrgSnapshot {
             rng.below(size.spaces),
             rng.below(ROLES.len()),
         );
-        snap.load_space_role(&user(u), &space(s), ROLES[r]);
+        snap.load_space_role(user(u), space(s), ROLES[r]);
     }
     // The fixed cast of the cases below (overrides the random roles).
-    snap.load_space_role(&user(1), &space(1), SpaceRole::Facilitator);
-    snap.load_space_role(&user(2), &space(1), SpaceRole::Participant);
-    snap.load_space_role(&user(100), &space(1), SpaceRole::Participant);
+    snap.load_space_role(user(1), space(1), SpaceRole::Facilitator);
+    snap.load_space_role(user(2), space(1), SpaceRole::Participant);
+    snap.load_space_role(user(100), space(1), SpaceRole::Participant);
     snap.loaded();
     snap
 }

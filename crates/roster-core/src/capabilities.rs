@@ -55,26 +55,33 @@ pub fn capabilities(snapshot: &OrgSnapshot, user_id: &UserId, now: Timestamp) ->
         snapshot.member_count() > 1 || snapshot.pending_invitations().any(|inv| inv.is_open(now));
     let role_management = not_alone && allowed(Action::MembersChangeRole, Resource::Organization);
     let member = snapshot.member(user_id);
-    let spaces = snapshot
-        .spaces()
-        .filter(|space| allowed(Action::SpaceView, Resource::Space(&space.id)))
-        .map(|space| {
-            // A facilitator who is also an org admin holds the union (rule 5):
-            // they see the space as an admin.
-            let admin_tier = member.and_then(|m| m.effective_org_role(now)).is_some();
-            let view = match member.and_then(|m| snapshot.space_role(m, &space.id)) {
-                Some(SpaceRole::Participant) => SpaceView::Participant,
-                Some(SpaceRole::Sponsor) => SpaceView::Sponsor,
-                Some(SpaceRole::Facilitator) if !admin_tier => SpaceView::Facilitator,
-                Some(SpaceRole::Facilitator | SpaceRole::ProgramAdmin) | None => SpaceView::Admin,
-            };
-            SpaceCapabilities {
-                space_id: space.id.clone(),
-                view,
-                actions: space_actions(snapshot, user_id, &space.id, now),
-            }
-        })
-        .collect();
+    // A facilitator who is also an org admin holds the union (rule 5):
+    // they see the space as an admin.
+    let admin_tier = member.and_then(|m| m.effective_org_role(now)).is_some();
+    // A decision on a space depends on the space only through the
+    // person's role there: the spaces are asked once per role they hold
+    // (or none), on the first space where they hold it.
+    let mut by_role: [Option<Option<Vec<Action>>>; 5] = Default::default();
+    let mut spaces = Vec::new();
+    for (index, space) in snapshot.spaces_indexed() {
+        let role = member.and_then(|m| snapshot.space_role_at(m, index));
+        let asked = by_role[role.map_or(0, |r| r as usize + 1)].get_or_insert_with(|| {
+            allowed(Action::SpaceView, Resource::Space(&space.id))
+                .then(|| space_actions(snapshot, user_id, &space.id, now))
+        });
+        let Some(actions) = asked else { continue };
+        let view = match role {
+            Some(SpaceRole::Participant) => SpaceView::Participant,
+            Some(SpaceRole::Sponsor) => SpaceView::Sponsor,
+            Some(SpaceRole::Facilitator) if !admin_tier => SpaceView::Facilitator,
+            Some(SpaceRole::Facilitator | SpaceRole::ProgramAdmin) | None => SpaceView::Admin,
+        };
+        spaces.push(SpaceCapabilities {
+            space_id: space.id.clone(),
+            view,
+            actions: actions.clone(),
+        });
+    }
     Capabilities {
         role_management,
         sections,

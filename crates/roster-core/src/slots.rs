@@ -172,6 +172,30 @@ impl<K: Hash + Eq + Clone> Lookup<K> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
+        // Not shared with any copy (a load, or a snapshot being built):
+        // straight into the table, with no map of recent keys to keep.
+        if let Some(table) = Arc::get_mut(&mut self.built) {
+            let hash = FxBuildHasher.hash_one(key.borrow());
+            let holds = |i: u32| {
+                slots
+                    .get(i)
+                    .is_some_and(|value| key_of(value) == key.borrow())
+            };
+            match table.find_mut(hash, |(i, tag)| {
+                *tag == tag_of(hash) && *i != index && holds(*i)
+            }) {
+                Some(entry) => entry.0 = index,
+                None => {
+                    let hash_of = |i: u32| {
+                        slots
+                            .get(i)
+                            .map_or(0, |value| FxBuildHasher.hash_one(key_of(value)))
+                    };
+                    table.insert_unique(hash, (index, tag_of(hash)), |(i, _)| hash_of(*i));
+                }
+            }
+            return;
+        }
         self.recent.insert(key, index);
         self.rebuild_if_due(slots, key_of);
     }
@@ -197,8 +221,18 @@ impl<K: Hash + Eq + Clone> Lookup<K> {
         }
     }
 
-    /// Moves every key into the table (after a bulk load, so that no lookup
-    /// needs the map of recent keys).
+    /// Moves every key into the table if some are outside it (after a bulk
+    /// load, so that no lookup needs the map of recent keys).
+    pub fn settle<T: Clone, Q>(&mut self, slots: &Slots<T>, key_of: impl Fn(&T) -> &Q)
+    where
+        Q: Hash + Eq + ?Sized,
+    {
+        if !self.recent.is_empty() || self.dropped > 0 {
+            self.rebuild(slots, key_of);
+        }
+    }
+
+    /// Moves every key into a new table.
     pub fn rebuild<T: Clone, Q>(&mut self, slots: &Slots<T>, key_of: impl Fn(&T) -> &Q)
     where
         Q: Hash + Eq + ?Sized,

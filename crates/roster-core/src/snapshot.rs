@@ -356,6 +356,11 @@ impl OrgSnapshot {
         self.spaces.iter()
     }
 
+    /// Every space with its place in the snapshot (for [`Member`]'s roles).
+    pub(crate) fn spaces_indexed(&self) -> impl Iterator<Item = (u32, &Space)> {
+        self.spaces.iter_indexed()
+    }
+
     /// About how many bytes this snapshot holds, from its counts alone (so
     /// a cache can weigh every write's copy without walking it): each
     /// member, program and invitation at its struct's size plus its ids,
@@ -545,11 +550,19 @@ impl OrgSnapshot {
         self.space_index.insert(id, idx, &self.spaces, space_id_of);
     }
 
-    /// Loader entry point for one explicit space role.
-    pub fn load_space_role(&mut self, user_id: &UserId, space_id: &SpaceId, role: SpaceRole) {
-        if let Some(space) = self.space_index(space_id.as_str()) {
-            if let Some(m) = self.member_mut(user_id) {
-                m.set_space_role(space, Some(role));
+    /// Loader entry point for one explicit space role, by the ids as stored
+    /// (a loader reads them as text: no id is made for each of millions).
+    pub fn load_space_role(
+        &mut self,
+        user_id: impl AsRef<str>,
+        space_id: impl AsRef<str>,
+        role: SpaceRole,
+    ) {
+        if let Some(space) = self.space_index(space_id.as_ref()) {
+            if let Some(idx) = self.user_slot(user_id.as_ref()) {
+                if let Some(m) = self.members.get_mut(idx) {
+                    m.set_space_role(space, Some(role));
+                }
             }
         }
     }
@@ -557,9 +570,9 @@ impl OrgSnapshot {
     /// Indexes every member and program for the fastest lookups; loaders
     /// call it once they have added everything.
     pub fn loaded(&mut self) {
-        self.user_index.rebuild(&self.members, member_id);
-        self.email_index.rebuild(&self.members, member_email);
-        self.space_index.rebuild(&self.spaces, space_id_of);
+        self.user_index.settle(&self.members, member_id);
+        self.email_index.settle(&self.members, member_email);
+        self.space_index.settle(&self.spaces, space_id_of);
     }
 
     pub fn load_invitation(&mut self, invitation: Invitation) {

@@ -45,6 +45,9 @@ use roster_server::views::CapabilitiesView;
 use roster_server::AppState;
 use serde_json::{json, Value};
 
+#[path = "shared/client.rs"]
+mod client;
+use client::{ms, Client, Figures};
 #[path = "shared/postgres.rs"]
 mod postgres;
 #[path = "shared/server.rs"]
@@ -62,53 +65,6 @@ const MIN_WALKS: usize = 10;
 const MAX_WALKS: usize = 100;
 const WALK_BUDGET: Duration = Duration::from_secs(60);
 
-struct Client {
-    base: String,
-    http: reqwest::Client,
-}
-
-impl Client {
-    /// Sends a request; how long until the last byte, and the body parsed.
-    async fn timed(
-        &self,
-        method: Method,
-        path: &str,
-        actor: Option<&str>,
-        body: Option<&Value>,
-    ) -> Result<(Duration, Value, usize), String> {
-        let mut request = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(KEY);
-        if let Some(actor) = actor {
-            request = request.header("X-Roster-Actor", actor);
-        }
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        let started = Instant::now();
-        let response = request.send().await.map_err(|e| format!("{path}: {e}"))?;
-        let status = response.status();
-        let bytes = response.bytes().await.map_err(|e| format!("{path}: {e}"))?;
-        let took = started.elapsed();
-        let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        if !status.is_success() {
-            return Err(format!("{path}: {status} {value}"));
-        }
-        Ok((took, value, bytes.len()))
-    }
-
-    async fn must(
-        &self,
-        method: Method,
-        path: &str,
-        actor: Option<&str>,
-        body: Option<Value>,
-    ) -> Result<Value, String> {
-        Ok(self.timed(method, path, actor, body.as_ref()).await?.1)
-    }
-}
-
 fn text(value: &Value, what: &str) -> Result<String, String> {
     value
         .as_str()
@@ -123,43 +79,6 @@ fn ids(value: &Value, what: &str) -> Result<Vec<String>, String> {
         .iter()
         .map(|v| text(v, what))
         .collect()
-}
-
-/// Latencies of one kind of request, summarized.
-struct Figures {
-    name: String,
-    samples: Vec<Duration>,
-}
-
-impl Figures {
-    fn new(name: impl Into<String>) -> Self {
-        Figures {
-            name: name.into(),
-            samples: Vec::new(),
-        }
-    }
-
-    fn print(&mut self) {
-        self.samples.sort_unstable();
-        let at = |q: f64| {
-            let i = ((self.samples.len() as f64 - 1.0) * q).round() as usize;
-            self.samples.get(i).copied().unwrap_or(Duration::ZERO)
-        };
-        let mean = self.samples.iter().sum::<Duration>() / self.samples.len().max(1) as u32;
-        println!(
-            "  {:<44} n {:>6}  p50 {:>9}  p99 {:>9}  max {:>9}  mean {:>9}",
-            self.name,
-            self.samples.len(),
-            ms(at(0.5)),
-            ms(at(0.99)),
-            ms(at(1.0)),
-            ms(mean)
-        );
-    }
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.3} ms", d.as_secs_f64() * 1000.0)
 }
 
 /// A search body at `token` ("" for the first page).
@@ -693,6 +612,7 @@ async fn start(url: &str) -> Result<(Client, AppState), String> {
     Ok((
         Client {
             base,
+            key: KEY.to_owned(),
             http: reqwest::Client::new(),
         },
         app,

@@ -21,29 +21,22 @@
 //! ```
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use roster_core::{Actor, Email, OrgId, OrgSettings, RuleError, SpaceRole};
-use roster_store::{AccountRequest, Lookups, Planned, Store, WriteContext};
+use roster_core::{OrgId, OrgSettings};
+use roster_store::Store;
 use roster_testkit::{Backend, TestDb, POSTGRES_URL_VAR};
-use sqlx::{AnyPool, Executor};
+use sqlx::Executor;
+
+#[path = "shared/fill.rs"]
+mod fill;
+use fill::{create_org, fill, Size, ORG, ROLES_PER_MEMBER};
 
 const DEFAULT_MEMBERS: usize = 100_000;
-const ROLES_PER_MEMBER: usize = 5;
-const BATCH: usize = 2_000;
 const RUNS: usize = 5;
-const ORG: &str = "org-bench";
 /// `sqlite` or `postgres`: that backend alone (each in a process of its
 /// own, so that one's memory does not count in the other's peak).
 const BACKEND_VAR: &str = "ROSTER_BENCH_BACKEND";
-
-/// What to fill the organization with.
-#[derive(Clone, Copy)]
-struct Size {
-    members: usize,
-    spaces: usize,
-}
 
 #[tokio::main]
 async fn main() {
@@ -67,7 +60,11 @@ async fn main() {
             }),
         None => (members / 10).clamp(ROLES_PER_MEMBER, 100_000),
     };
-    let size = Size { members, spaces };
+    let size = Size {
+        members,
+        spaces,
+        implementation_admins: 10,
+    };
 
     let only = std::env::var(BACKEND_VAR).ok();
     let wanted = |backend: &str| only.as_deref().is_none_or(|b| b == backend);
@@ -89,10 +86,12 @@ async fn main() {
 }
 
 async fn bench(label: &str, db: &TestDb, size: Size) {
-    let Size { members, spaces } = size;
+    let Size {
+        members, spaces, ..
+    } = size;
     let store = Store::connect(db.url()).await.unwrap();
     store.migrate().await.unwrap();
-    create_org(&store).await;
+    create_org(&store, &OrgSettings::default()).await;
 
     let raw = db.raw().await;
     let started = Instant::now();
@@ -244,115 +243,6 @@ fn mib(kib: Option<u64>) -> String {
     kib.map_or_else(|| "unknown".to_owned(), |k| format!("{} MiB", k / 1024))
 }
 
-/// The organization, created by the platform with member 0 as its Owner.
-async fn create_org(store: &Store) {
-    let owner = AccountRequest {
-        email: Email::parse("user0@example.com").unwrap(),
-        fresh_id: "u000000".into(),
-        name: "User 0".to_owned(),
-    };
-    let lookups = Lookups {
-        accounts: vec![owner.clone()],
-        token: None,
-    };
-    let ctx = WriteContext {
-        now: chrono::Utc::now(),
-        request_id: None,
-        dry_run: false,
-    };
-    store
-        .create_org(
-            &OrgId::from(ORG),
-            "Bench",
-            &OrgSettings::default(),
-            &ctx,
-            &lookups,
-            |snap, found| {
-                let account = found
-                    .account(&owner.email)
-                    .ok_or(RuleError::NotFound("owner account"))?;
-                let change =
-                    roster_core::org::create_organization(snap, &Actor::Platform, account)?;
-                Ok::<_, RuleError>(Planned::new(change, ()))
-            },
-        )
-        .await
-        .unwrap();
-}
-
 fn ms(d: Duration) -> String {
     format!("{:.0} ms", d.as_secs_f64() * 1000.0)
-}
-
-/// Inserts `rows` with multi-row INSERTs of `BATCH` rows, in one
-/// transaction (one batch of text at a time in memory).
-async fn insert(raw: &AnyPool, head: &str, mut rows: impl Iterator<Item = String>) {
-    let mut tx = raw.begin().await.unwrap();
-    loop {
-        let chunk: Vec<String> = rows.by_ref().take(BATCH).collect();
-        if chunk.is_empty() {
-            break;
-        }
-        let sql = format!("{head} VALUES {}", chunk.join(","));
-        tx.execute(sql.as_str()).await.unwrap();
-    }
-    tx.commit().await.unwrap();
-}
-
-/// The step between a member's spaces: 2003 (the measured data set) when
-/// that gives five different spaces, else a fifth of them.
-fn space_stride(spaces: usize) -> usize {
-    let offsets: BTreeSet<usize> = (0..ROLES_PER_MEMBER).map(|k| k * 2003 % spaces).collect();
-    if offsets.len() == ROLES_PER_MEMBER {
-        2003
-    } else {
-        spaces / ROLES_PER_MEMBER
-    }
-}
-
-async fn fill(raw: &AnyPool, Size { members, spaces }: Size) {
-    let now = chrono::Utc::now().timestamp_millis();
-    let in_three_months = now + 90 * 24 * 3600 * 1000;
-    // Member 0, the Owner, exists already.
-    insert(
-        raw,
-        "INSERT INTO users (id, email, name, created_at)",
-        (1..members).map(|i| format!("('u{i:06}', 'user{i}@example.com', 'User {i}', {now})")),
-    )
-    .await;
-    // 19 Admins, 10 Implementation Admins, every 50th member deactivated.
-    insert(
-        raw,
-        "INSERT INTO memberships (org_id, user_id, status, org_role, ia_assigned_at, ia_expires_at, ia_duration, ia_invited_by, created_at)",
-        (1..members).map(|i| {
-            let status = if i % 50 == 49 { "deactivated" } else { "active" };
-            let role = match i {
-                1..20 => "'admin', NULL, NULL, NULL, NULL".to_owned(),
-                20..30 => format!("'implementation_admin', {now}, {in_three_months}, '3_months', 'u000000'"),
-                _ => "NULL, NULL, NULL, NULL, NULL".to_owned(),
-            };
-            format!("('{ORG}', 'u{i:06}', '{status}', {role}, {now})")
-        }),
-    )
-    .await;
-    insert(
-        raw,
-        "INSERT INTO spaces (id, org_id, name, created_at)",
-        (0..spaces).map(|j| format!("('s{j:05}', '{ORG}', 'Space {j}', {now})")),
-    )
-    .await;
-    // Five roles per member, in five different spaces.
-    let stride = space_stride(spaces);
-    insert(
-        raw,
-        "INSERT INTO space_roles (org_id, space_id, user_id, role)",
-        (0..members).flat_map(|i| {
-            (0..ROLES_PER_MEMBER).map(move |k| {
-                let space = (i * 7 + k * stride) % spaces;
-                let role = SpaceRole::ALL[(i + k) % 4].as_str();
-                format!("('{ORG}', 's{space:05}', 'u{i:06}', '{role}')")
-            })
-        }),
-    )
-    .await;
 }

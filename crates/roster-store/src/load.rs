@@ -255,11 +255,10 @@ where
         while let Some(row) = next(&mut rows).await? {
             snapshot.add_member(member(&row)?);
             if roles == Roles::PerMember {
-                let user = UserId::from(row.text(0)?);
-                let pairs: Vec<(SpaceId, SpaceRole)> =
+                let pairs: Vec<StoredRole> =
                     serde_json::from_str(row.text(10)?).map_err(corrupt)?;
-                for (space, role) in pairs {
-                    snapshot.load_space_role(&user, &space, role);
+                for StoredRole(space, role) in pairs {
+                    snapshot.load_space_role(row.text(0)?, space, role);
                 }
             }
         }
@@ -267,9 +266,7 @@ where
     if roles == Roles::Rows {
         let mut rows = sqlx::query(SPACE_ROLES).bind(org_id).fetch(&mut *conn);
         while let Some(row) = next(&mut rows).await? {
-            let user = UserId::from(row.text(0)?);
-            let space = SpaceId::from(row.text(1)?);
-            snapshot.load_space_role(&user, &space, parsed(row.text(2)?)?);
+            snapshot.load_space_role(row.text(0)?, row.text(1)?, parsed(row.text(2)?)?);
         }
     }
     {
@@ -284,6 +281,11 @@ where
     snapshot.loaded();
     Ok(Some(snapshot))
 }
+
+/// A member's space role as SQLite lists them in the member's row: the
+/// space's id borrowed from the row unless it had to be unescaped.
+#[derive(serde::Deserialize)]
+struct StoredRole<'a>(#[serde(borrow)] std::borrow::Cow<'a, str>, SpaceRole);
 
 /// Loads one organization (not deleted) in the given connection (a write's
 /// transaction, when it finds no snapshot cached).

@@ -82,7 +82,7 @@ pub fn add_with_email(
 }
 
 pub fn set_space(snap: &mut OrgSnapshot, user: &str, space: &str, role: SpaceRole) {
-    snap.load_space_role(&uid(user), &sid(space), role);
+    snap.load_space_role(uid(user), sid(space), role);
 }
 
 pub fn deactivated(snap: &mut OrgSnapshot, user: &str) {

@@ -312,7 +312,7 @@ fn build(spec: &OrgSpec) -> World {
         snap.add_member(member);
         for (s, role) in m.space_roles.iter().enumerate().take(spec.spaces) {
             if let Some(role) = role {
-                snap.load_space_role(&id, &SpaceId::from(SPACES[s]), *role);
+                snap.load_space_role(&id, SPACES[s], *role);
             }
         }
         accounts.insert(address, id.clone());
@@ -910,7 +910,39 @@ fn check_state(snap: &OrgSnapshot, now: Timestamp) {
             "email index out of step for {}",
             m.user_id
         );
+        check_capabilities(snap, &m.user_id, now);
     }
+}
+
+/// The capabilities list each space the person may view, with the space
+/// actions decided there one by one (`item.remove` on their own item).
+fn check_capabilities(snap: &OrgSnapshot, user: &UserId, now: Timestamp) {
+    let decided: Vec<(SpaceId, Vec<Action>)> = snap
+        .spaces()
+        .filter(|s| allowed(snap, user, Action::SpaceView, Resource::Space(&s.id), now))
+        .map(|s| {
+            let actions = policy::SPACE_ACTIONS
+                .iter()
+                .filter(|action| {
+                    let resource = match action {
+                        Action::ItemRemove => Resource::Item {
+                            space_id: &s.id,
+                            added_by: Some(user),
+                        },
+                        _ => Resource::Space(&s.id),
+                    };
+                    allowed(snap, user, *action, resource, now)
+                })
+                .collect();
+            (s.id.clone(), actions)
+        })
+        .collect();
+    let listed: Vec<(SpaceId, Vec<Action>)> = capabilities::capabilities(snap, user, now)
+        .spaces
+        .into_iter()
+        .map(|c| (c.space_id, c.actions))
+        .collect();
+    assert_eq!(listed, decided, "capabilities of {user}");
 }
 
 fn check_step(world: &World, prev: &OrgSnapshot, prev_now: Timestamp, op: &Op, step: &Step) {
