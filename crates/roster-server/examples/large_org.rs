@@ -157,9 +157,9 @@ async fn run(url: &str, label: &str, size: Size) -> Result<(), String> {
     let mut figures = Figures::new("evaluation (random member and space)");
     for &(member, space, expected) in &questions {
         let body = json!({
-            "subject": {"type": "user", "id": format!("u{member:06}")},
+            "subject": {"type": "user", "id": fill::user_id(member)},
             "action": {"name": "space.view"},
-            "resource": {"type": "space", "id": format!("s{space:05}"), "properties": {"org_id": ORG}},
+            "resource": {"type": "space", "id": fill::space_id(space), "properties": {"org_id": ORG}},
         });
         let (took, answer, _) = client
             .timed(Method::POST, "/access/v1/evaluation", None, Some(&body))
@@ -222,19 +222,19 @@ async fn run(url: &str, label: &str, size: Size) -> Result<(), String> {
     println!("    (an answer of {bytes} bytes)");
     repeat(&client, "capabilities of a member", 200, |round| {
         get(format!(
-            "{org}/members/u{:06}/capabilities",
-            searched[round % 100]
+            "{org}/members/{}/capabilities",
+            fill::user_id(searched[round % 100])
         ))
     })
     .await?;
     let bytes = repeat(&client, "capabilities of the Owner", 10, |_| {
-        get(format!("{org}/members/u000000/capabilities"))
+        get(format!("{org}/members/{}/capabilities", fill::user_id(0)))
     })
     .await?;
     println!("    (an answer of {bytes} bytes)");
     repeat(&client, "search/resource of a member", 200, |round| {
         let body = json!({
-            "subject": {"type": "user", "id": format!("u{:06}", searched[round % 100])},
+            "subject": {"type": "user", "id": fill::user_id(searched[round % 100])},
             "action": {"name": "space.view"},
             "resource": {"type": "space", "properties": {"org_id": ORG}},
         });
@@ -294,22 +294,8 @@ async fn main() -> Result<(), String> {
         spaces,
         implementation_admins: IMPLEMENTATION_ADMINS,
     };
-    if target.starts_with("postgres") {
-        let name = format!("roster_large_org_{}", std::process::id());
-        let url = postgres::fresh_postgres(&target, &name).await?;
-        let result = run(&url, "PostgreSQL", size).await;
-        postgres::admin_sql(
-            &target,
-            &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-        )
-        .await?;
-        result
-    } else {
-        let dir = std::env::temp_dir().join(format!("roster-large-org-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-        let url = format!("sqlite://{}", dir.join("large.db").display());
-        let result = run(&url, "SQLite", size).await;
-        let _ = std::fs::remove_dir_all(&dir);
-        result
-    }
+    postgres::on_scratch_database(&target, "roster_large_org", |url, backend| async move {
+        run(&url, backend, size).await
+    })
+    .await
 }

@@ -622,22 +622,8 @@ async fn start(url: &str) -> Result<(Client, AppState), String> {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), String> {
     let target = std::env::args().nth(1).unwrap_or_else(|| "sqlite".into());
-    if target.starts_with("postgres") {
-        let name = format!("roster_search_bench_{}", std::process::id());
-        let url = postgres::fresh_postgres(&target, &name).await?;
-        let result = run(&url, "PostgreSQL").await;
-        postgres::admin_sql(
-            &target,
-            &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-        )
-        .await?;
-        result
-    } else {
-        let dir = std::env::temp_dir().join(format!("roster-search-bench-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-        let url = format!("sqlite://{}", dir.join("s.db").display());
-        let result = run(&url, "SQLite").await;
-        let _ = std::fs::remove_dir_all(&dir);
-        result
-    }
+    postgres::on_scratch_database(&target, "roster_search_bench", |url, backend| async move {
+        run(&url, backend).await
+    })
+    .await
 }

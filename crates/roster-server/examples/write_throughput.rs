@@ -538,22 +538,8 @@ async fn main() -> Result<(), String> {
         .unwrap_or(100)
         .max(1);
     let target = args.next().unwrap_or_else(|| "sqlite".into());
-    let dir = std::env::temp_dir().join(format!("roster-write-bench-{}", std::process::id()));
-    if target.starts_with("postgres") {
-        let name = format!("roster_write_bench_{}", std::process::id());
-        let url = postgres::fresh_postgres(&target, &name).await?;
-        let result = run(seconds, org_count, &url, "PostgreSQL").await;
-        postgres::admin_sql(
-            &target,
-            &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-        )
-        .await?;
-        result
-    } else {
-        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-        let url = format!("sqlite://{}", dir.join("w.db").display());
-        let result = run(seconds, org_count, &url, "SQLite").await;
-        let _ = std::fs::remove_dir_all(&dir);
-        result
-    }
+    postgres::on_scratch_database(&target, "roster_write_bench", |url, backend| async move {
+        run(seconds, org_count, &url, backend).await
+    })
+    .await
 }

@@ -1,4 +1,6 @@
 //! Timed requests to the server under test, and their figures.
+// Each example that includes this file uses a part of it.
+#![allow(dead_code)]
 
 use std::time::{Duration, Instant};
 

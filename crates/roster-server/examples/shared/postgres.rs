@@ -1,7 +1,37 @@
-//! Throwaway PostgreSQL databases for the examples that write a lot.
+//! Throwaway databases for the examples that write a lot: a SQLite file in
+//! a temporary folder, or a PostgreSQL database of their own.
+
+/// Runs `run` on a scratch database, then removes it: `target` is `sqlite`
+/// (a file in a temporary folder) or a `postgres://` URL naming a server
+/// where a database `<name>_<pid>` may be made (dropped at the end).
+/// `run` gets the database's URL and the backend's name.
+pub async fn on_scratch_database<F, Fut>(target: &str, name: &str, run: F) -> Result<(), String>
+where
+    F: FnOnce(String, &'static str) -> Fut,
+    Fut: std::future::Future<Output = Result<(), String>>,
+{
+    let name = format!("{name}_{}", std::process::id());
+    if target.starts_with("postgres") {
+        let url = fresh_postgres(target, &name).await?;
+        let result = run(url, "PostgreSQL").await;
+        admin_sql(
+            target,
+            &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+        )
+        .await?;
+        result
+    } else {
+        let dir = std::env::temp_dir().join(&name);
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let url = format!("sqlite://{}", dir.join("roster.db").display());
+        let result = run(url, "SQLite").await;
+        let _ = std::fs::remove_dir_all(&dir);
+        result
+    }
+}
 
 /// A fresh PostgreSQL database next to the one `server_url` names.
-pub async fn fresh_postgres(server_url: &str, name: &str) -> Result<String, String> {
+async fn fresh_postgres(server_url: &str, name: &str) -> Result<String, String> {
     admin_sql(
         server_url,
         &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
@@ -19,7 +49,7 @@ pub async fn fresh_postgres(server_url: &str, name: &str) -> Result<String, Stri
     })
 }
 
-pub async fn admin_sql(server_url: &str, sql: &str) -> Result<(), String> {
+async fn admin_sql(server_url: &str, sql: &str) -> Result<(), String> {
     use sqlx::Executor;
     sqlx::any::install_default_drivers();
     let pool = sqlx::AnyPool::connect(server_url)

@@ -10,7 +10,7 @@ use roster_core::{
     OrgSnapshot, Outcome, Role, Timestamp, UserId,
 };
 
-use super::{paginate, Ctx, PageRequest};
+use super::{first_in_order, paginate, Ctx, PageRequest};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -44,7 +44,7 @@ pub fn select<'s>(
         .filter(|q| !q.is_empty())
         .map(str::to_lowercase);
     let cursor = page.cursor.as_deref();
-    let mut items: Vec<&Member> = snap
+    let items: Vec<&Member> = snap
         .members()
         .filter(|m| !m.ia_expired(now))
         .filter(|m| filter.status.is_none_or(|s| m.status == s))
@@ -55,13 +55,29 @@ pub fn select<'s>(
         })
         .filter(|m| {
             q.as_ref().is_none_or(|q| {
-                m.email.as_str().contains(q.as_str()) || m.name.to_lowercase().contains(q.as_str())
+                m.email.as_str().contains(q.as_str()) || contains_any_case(&m.name, q)
             })
         })
         .filter(|m| cursor.is_none_or(|c| m.user_id.as_str() > c))
         .collect();
-    items.sort_by(|a, b| a.user_id.cmp(&b.user_id));
+    let items = first_in_order(items, page.limit, |a, b| a.user_id.cmp(&b.user_id));
     paginate(items, page.limit, |m| m.user_id.to_string())
+}
+
+/// Whether `text` contains `lowercase` (already lowercased) in any case:
+/// the same answer as lowercasing `text` first, without a new string for
+/// the ASCII names most members have.
+fn contains_any_case(text: &str, lowercase: &str) -> bool {
+    if text.is_ascii() {
+        let needle = lowercase.as_bytes();
+        needle.is_empty()
+            || text
+                .as_bytes()
+                .windows(needle.len())
+                .any(|window| window.eq_ignore_ascii_case(needle))
+    } else {
+        text.to_lowercase().contains(lowercase)
+    }
 }
 
 impl AppState {
@@ -339,5 +355,31 @@ fn bulk_view(results: Vec<BulkResult>) -> BulkView {
                 },
             })
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::contains_any_case;
+
+    #[test]
+    fn a_name_matches_in_any_case_as_when_lowercased() {
+        for (text, q) in [
+            ("Member Seven", "seven"),
+            ("MEMBER", "member"),
+            ("Member", "members"),
+            ("Équipe Nord", "équipe"),
+            ("ÉQUIPE", "équipe"),
+            ("Member", "é"),
+            ("Straße", "ss"),
+            ("", "a"),
+            ("Member", ""),
+        ] {
+            assert_eq!(
+                contains_any_case(text, q),
+                text.to_lowercase().contains(q),
+                "{text:?} / {q:?}"
+            );
+        }
     }
 }

@@ -8,7 +8,7 @@ use roster_core::{
 };
 use roster_store::Written;
 
-use super::{paginate, Ctx, PageRequest};
+use super::{first_in_order, paginate, Ctx, PageRequest};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::secrets::new_id;
@@ -198,9 +198,9 @@ impl AppState {
                 via: row.1.to_owned(),
             });
         }
-        rows.sort_by(|a, b| a.user_id.cmp(&b.user_id));
         let cursor = page.cursor.as_deref();
         rows.retain(|r| cursor.is_none_or(|c| r.user_id.as_str() > c));
+        let rows = first_in_order(rows, page.limit, |a, b| a.user_id.cmp(&b.user_id));
         let (items, next_cursor) = paginate(rows, page.limit, |r| r.user_id.to_string());
         Ok(SpaceMembersView {
             items,

@@ -2,7 +2,8 @@
 //! and its first Owner through the write API, everything else with SQL
 //! (multi-row INSERTs in batches, one transaction per table), not through
 //! `Store::write`. Shared by the benchmark examples that need one.
-#![allow(clippy::unwrap_used)]
+// Each example that includes this file uses a part of it.
+#![allow(clippy::unwrap_used, dead_code)]
 
 use std::collections::BTreeSet;
 
@@ -13,6 +14,17 @@ use sqlx::{AnyPool, Executor};
 pub const ROLES_PER_MEMBER: usize = 5;
 const BATCH: usize = 2_000;
 pub const ORG: &str = "org-bench";
+
+/// Member `i`'s user id, shaped as Roster makes them (`usr_` and 32 hex
+/// digits): member 0 is the Owner.
+pub fn user_id(i: usize) -> String {
+    format!("usr_{i:032x}")
+}
+
+/// Space `j`'s id, shaped as Roster makes them.
+pub fn space_id(j: usize) -> String {
+    format!("spc_{j:032x}")
+}
 
 /// What to fill the organization with.
 #[derive(Clone, Copy)]
@@ -27,7 +39,7 @@ pub struct Size {
 pub async fn create_org(store: &Store, settings: &OrgSettings) {
     let owner = AccountRequest {
         email: Email::parse("user0@example.com").unwrap(),
-        fresh_id: "u000000".into(),
+        fresh_id: user_id(0).as_str().into(),
         name: "User 0".to_owned(),
     };
     let lookups = Lookups {
@@ -61,7 +73,7 @@ pub async fn create_org(store: &Store, settings: &OrgSettings) {
 
 /// Inserts `rows` with multi-row INSERTs of `BATCH` rows, in one
 /// transaction (one batch of text at a time in memory).
-async fn insert(raw: &AnyPool, head: &str, mut rows: impl Iterator<Item = String>) {
+pub async fn insert(raw: &AnyPool, head: &str, mut rows: impl Iterator<Item = String>) {
     let mut tx = raw.begin().await.unwrap();
     loop {
         let chunk: Vec<String> = rows.by_ref().take(BATCH).collect();
@@ -99,7 +111,12 @@ pub async fn fill(
     insert(
         raw,
         "INSERT INTO users (id, email, name, created_at)",
-        (1..members).map(|i| format!("('u{i:06}', 'user{i}@example.com', 'User {i}', {now})")),
+        (1..members).map(|i| {
+            format!(
+                "('{}', 'user{i}@example.com', 'User {i}', {now})",
+                user_id(i)
+            )
+        }),
     )
     .await;
     // 19 Admins, then the Implementation Admins; every 50th member deactivated.
@@ -110,17 +127,17 @@ pub async fn fill(
             let status = if i % 50 == 49 { "deactivated" } else { "active" };
             let role = match i {
                 1..20 => "'admin', NULL, NULL, NULL, NULL".to_owned(),
-                _ if i < 20 + implementation_admins => format!("'implementation_admin', {now}, {in_three_months}, '3_months', 'u000000'"),
+                _ if i < 20 + implementation_admins => format!("'implementation_admin', {now}, {in_three_months}, '3_months', '{}'", user_id(0)),
                 _ => "NULL, NULL, NULL, NULL, NULL".to_owned(),
             };
-            format!("('{ORG}', 'u{i:06}', '{status}', {role}, {now})")
+            format!("('{ORG}', '{}', '{status}', {role}, {now})", user_id(i))
         }),
     )
     .await;
     insert(
         raw,
         "INSERT INTO spaces (id, org_id, name, created_at)",
-        (0..spaces).map(|j| format!("('s{j:05}', '{ORG}', 'Space {j}', {now})")),
+        (0..spaces).map(|j| format!("('{}', '{ORG}', 'Space {j}', {now})", space_id(j))),
     )
     .await;
     // Five roles per member, in five different spaces.
@@ -132,7 +149,11 @@ pub async fn fill(
             (0..ROLES_PER_MEMBER).map(move |k| {
                 let space = (i * 7 + k * stride) % spaces;
                 let role = SpaceRole::ALL[(i + k) % 4].as_str();
-                format!("('{ORG}', 's{space:05}', 'u{i:06}', '{role}')")
+                format!(
+                    "('{ORG}', '{}', '{}', '{role}')",
+                    space_id(space),
+                    user_id(i)
+                )
             })
         }),
     )
