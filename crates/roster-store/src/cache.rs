@@ -96,13 +96,14 @@ impl SnapshotCache {
                 cached.snapshot.clone()
             })
         });
-        let counter = if found.is_some() {
-            &self.hits
-        } else {
-            &self.misses
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
         found
+    }
+
+    /// Counts one request served from the cache (`true`) or not: once per
+    /// request, however often it looked.
+    pub fn served(&self, from_cache: bool) {
+        let counter = if from_cache { &self.hits } else { &self.misses };
+        counter.fetch_add(1, Ordering::Relaxed);
     }
 
     /// A snapshot was read from the database.

@@ -381,9 +381,11 @@ impl Store {
         let generation = self.file_generation();
         if let Some(cached) = self.cache.get(org_id).filter(fresh) {
             if !self.changed_on_disk(org_id, &cached, generation).await? {
+                self.cache.served(true);
                 return Ok(Some(cached));
             }
         }
+        self.cache.served(false);
         if let Some(wanted) = at_least {
             // A revision this deployment has not written yet: wait a moment
             // for it (another replica may be committing it), then refuse.

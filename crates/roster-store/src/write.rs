@@ -97,8 +97,12 @@ impl Store {
             .get(org_id.as_str())
             .filter(|s| s.revision == revision)
         {
-            Some(cached) => cached,
+            Some(cached) => {
+                self.cache.served(true);
+                cached
+            }
             None => {
+                self.cache.served(false);
                 self.cache.loaded();
                 Arc::new(
                     load_snapshot(&mut tx, org_id.as_str())

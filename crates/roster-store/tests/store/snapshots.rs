@@ -707,6 +707,11 @@ async fn a_thousand_requests_for_a_cold_organization_load_it_once(db: TestDb) {
         stats.loads, 1,
         "one load for a thousand requests: {stats:?}"
     );
+    assert_eq!(
+        stats.hits + stats.misses,
+        1000,
+        "each request counted once, a hit or a miss: {stats:?}"
+    );
     assert_eq!(stats.snapshots, 1);
     cold.close().await;
 }
