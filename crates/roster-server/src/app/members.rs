@@ -44,7 +44,7 @@ pub fn select<'s>(
         .filter(|q| !q.is_empty())
         .map(str::to_lowercase);
     let cursor = page.cursor.as_deref();
-    let items: Vec<&Member> = snap
+    let matching = snap
         .members()
         .filter(|m| !m.ia_expired(now))
         .filter(|m| filter.status.is_none_or(|s| m.status == s))
@@ -58,9 +58,8 @@ pub fn select<'s>(
                 m.email.as_str().contains(q.as_str()) || contains_any_case(&m.name, q)
             })
         })
-        .filter(|m| cursor.is_none_or(|c| m.user_id.as_str() > c))
-        .collect();
-    let items = first_in_order(items, page.limit, |a, b| a.user_id.cmp(&b.user_id));
+        .filter(|m| cursor.is_none_or(|c| m.user_id.as_str() > c));
+    let items = first_in_order(matching, page.limit, |a, b| a.user_id.cmp(&b.user_id));
     paginate(items, page.limit, |m| m.user_id.to_string())
 }
 
