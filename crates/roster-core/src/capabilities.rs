@@ -4,6 +4,7 @@
 use crate::action::Action;
 use crate::decide::{decide, Resource};
 use crate::ids::{SpaceId, UserId};
+use crate::page::first_in_order;
 use crate::policy::SPACE_ACTIONS;
 use crate::role::SpaceRole;
 use crate::snapshot::{OrgSnapshot, Timestamp};
@@ -133,19 +134,25 @@ pub fn allowed_actions(
 }
 
 /// The active members who may do `action` on `resource` (AuthZEN subject
-/// search), in id order.
+/// search): the first `limit + 1` in id order after the id `after` (`""`
+/// from the start), enough for a page and to tell whether another follows.
 pub fn allowed_subjects<'a>(
     snapshot: &'a OrgSnapshot,
     action: Action,
     resource: Resource<'_>,
     now: Timestamp,
+    after: &str,
+    limit: usize,
 ) -> Vec<&'a UserId> {
-    let mut ids: Vec<&UserId> = snapshot
+    let candidates = snapshot
         .members()
         .filter(|member| member.is_active())
         .map(|member| &member.user_id)
-        .filter(|id| decide(snapshot, id, action, resource, now).allowed)
-        .collect();
-    ids.sort_unstable();
-    ids
+        .filter(|id| after.is_empty() || id.as_str() > after);
+    first_in_order(
+        candidates,
+        limit,
+        |a, b| a.cmp(b),
+        |id| decide(snapshot, id, action, resource, now).allowed,
+    )
 }

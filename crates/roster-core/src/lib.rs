@@ -22,6 +22,7 @@ pub mod names;
 pub mod org;
 pub mod org_roles;
 pub mod outcome;
+pub mod page;
 pub mod policy;
 pub mod role;
 pub mod seats;

@@ -24,7 +24,9 @@
 use std::time::Instant;
 
 use reqwest::Method;
-use roster_core::OrgSettings;
+use roster_core::{OrgId, OrgSettings};
+use roster_server::app::members::{select, MemberFilter};
+use roster_server::app::PageRequest;
 use roster_store::Store;
 use serde_json::{json, Value};
 
@@ -125,7 +127,7 @@ async fn run(url: &str, label: &str, size: Size) -> Result<(), String> {
         size.members * ROLES_PER_MEMBER,
         started.elapsed().as_secs_f64()
     );
-    let (base, _app) = server::start(server::on(url, KEY)).await?;
+    let (base, app) = server::start(server::on(url, KEY)).await?;
     let client = Client {
         base,
         key: KEY.to_owned(),
@@ -180,6 +182,29 @@ async fn run(url: &str, label: &str, size: Size) -> Result<(), String> {
         .as_str()
         .ok_or("the first page has no next_cursor")?
         .to_owned();
+    // The same first page in-process, on the server's cached snapshot (no
+    // HTTP): how much of a page is the walk over the members.
+    let snap = app
+        .store
+        .snapshot(&OrgId::from(ORG), None)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("no snapshot")?;
+    let page = PageRequest {
+        cursor: None,
+        limit: 50,
+    };
+    let mut figures = Figures::new("  in-process: the first page's selection");
+    for _ in 0..50 {
+        let started = Instant::now();
+        let (items, _) = select(&snap, &MemberFilter::default(), &page, app.now());
+        figures.samples.push(started.elapsed());
+        if items.len() != 50 {
+            return Err(format!("a first page of {} members", items.len()));
+        }
+    }
+    figures.print();
+    drop(snap);
     let get = |path: String| (Method::GET, path, None);
     repeat(&client, "members list, first page of 50", 200, |_| {
         get(format!("{org}/members?limit=50"))

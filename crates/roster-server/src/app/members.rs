@@ -4,13 +4,14 @@
 use roster_core::capabilities::capabilities;
 use roster_core::implementation_admin::remove_implementation_admin as remove_ia_rule;
 use roster_core::org_roles::change_org_role;
+use roster_core::page::first_in_order;
 use roster_core::status::{self, BulkResult};
 use roster_core::{
     access, Action, BulkAction, Change, IaDuration, Member, MemberStatus, OrgId, OrgRole,
     OrgSnapshot, Outcome, Role, Timestamp, UserId,
 };
 
-use super::{first_in_order, paginate, Ctx, PageRequest};
+use super::{paginate, Ctx, PageRequest};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -44,22 +45,23 @@ pub fn select<'s>(
         .filter(|q| !q.is_empty())
         .map(str::to_lowercase);
     let cursor = page.cursor.as_deref();
-    let matching = snap
+    let after_cursor = snap
         .members()
-        .filter(|m| !m.ia_expired(now))
-        .filter(|m| filter.status.is_none_or(|s| m.status == s))
-        .filter(|m| match filter.role {
-            None => true,
-            Some(Role::Org(r)) => m.org_role == Some(r),
-            Some(Role::Space(r)) => snap.space_roles_of(m).any(|(_, held)| held == r),
-        })
-        .filter(|m| {
-            q.as_ref().is_none_or(|q| {
+        .filter(|m| cursor.is_none_or(|c| m.user_id.as_str() > c));
+    let matches = |m: &&Member| {
+        !m.ia_expired(now)
+            && filter.status.is_none_or(|s| m.status == s)
+            && match filter.role {
+                None => true,
+                Some(Role::Org(r)) => m.org_role == Some(r),
+                Some(Role::Space(r)) => snap.space_roles_of(m).any(|(_, held)| held == r),
+            }
+            && q.as_ref().is_none_or(|q| {
                 m.email.as_str().contains(q.as_str()) || contains_any_case(&m.name, q)
             })
-        })
-        .filter(|m| cursor.is_none_or(|c| m.user_id.as_str() > c));
-    let items = first_in_order(matching, page.limit, |a, b| a.user_id.cmp(&b.user_id));
+    };
+    let by_id = |a: &&Member, b: &&Member| a.user_id.cmp(&b.user_id);
+    let items = first_in_order(after_cursor, page.limit, by_id, matches);
     paginate(items, page.limit, |m| m.user_id.to_string())
 }
 

@@ -181,34 +181,6 @@ impl PageRequest {
     pub const MAX: usize = 500;
 }
 
-/// The first `limit + 1` rows in `order`, sorted: what [`paginate`] needs
-/// to answer a page and tell whether another follows, without sorting or
-/// even collecting the rest. Each row is compared with the last one kept
-/// (and placed by a binary search among the kept when it comes before it),
-/// so a page of a million members costs about a million comparisons
-/// whatever their order.
-pub fn first_in_order<T>(
-    rows: impl IntoIterator<Item = T>,
-    limit: usize,
-    order: impl Fn(&T, &T) -> std::cmp::Ordering,
-) -> Vec<T> {
-    let keep = limit.saturating_add(1);
-    let mut kept: Vec<T> = Vec::with_capacity(keep.min(1024));
-    for row in rows {
-        if kept.len() == keep
-            && kept
-                .last()
-                .is_some_and(|last| order(&row, last) != std::cmp::Ordering::Less)
-        {
-            continue;
-        }
-        let at = kept.partition_point(|k| order(k, &row) != std::cmp::Ordering::Greater);
-        kept.insert(at, row);
-        kept.truncate(keep);
-    }
-    kept
-}
-
 /// One page of `rows` (already sorted by `key` and past the cursor) and the
 /// cursor of the next page.
 pub fn paginate<T>(
@@ -221,36 +193,4 @@ pub fn paginate<T>(
         .flatten();
     rows.truncate(limit);
     (rows, next)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::first_in_order;
-
-    #[test]
-    fn the_first_rows_are_those_a_full_sort_puts_first() {
-        let mut state = 7u64;
-        let shuffled: Vec<u64> = (0..2_000)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                state % 500
-            })
-            .collect();
-        let ascending: Vec<u64> = (0..2_000).collect();
-        let descending: Vec<u64> = (0..2_000).rev().collect();
-        for rows in [shuffled, ascending, descending, Vec::new()] {
-            for limit in [0, 1, 50, 499, 5_000] {
-                let mut sorted = rows.clone();
-                sorted.sort_unstable();
-                sorted.truncate(limit + 1);
-                assert_eq!(
-                    first_in_order(rows.iter().copied(), limit, u64::cmp),
-                    sorted,
-                    "limit {limit}"
-                );
-            }
-        }
-    }
 }

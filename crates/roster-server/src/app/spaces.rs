@@ -1,5 +1,6 @@
 //! Spaces and their members (API.md "Spaces").
 
+use roster_core::page::first_in_order;
 use roster_core::space_roles::{self, retained_access};
 use roster_core::spaces::{create_space, delete_space, rename_space};
 use roster_core::{
@@ -8,7 +9,7 @@ use roster_core::{
 };
 use roster_store::Written;
 
-use super::{first_in_order, paginate, Ctx, PageRequest};
+use super::{paginate, Ctx, PageRequest};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::secrets::new_id;
@@ -200,7 +201,7 @@ impl AppState {
         }
         let cursor = page.cursor.as_deref();
         rows.retain(|r| cursor.is_none_or(|c| r.user_id.as_str() > c));
-        let rows = first_in_order(rows, page.limit, |a, b| a.user_id.cmp(&b.user_id));
+        let rows = first_in_order(rows, page.limit, |a, b| a.user_id.cmp(&b.user_id), |_| true);
         let (items, next_cursor) = paginate(rows, page.limit, |r| r.user_id.to_string());
         Ok(SpaceMembersView {
             items,

@@ -9,6 +9,7 @@ use rustc_hash::FxHashMap;
 use axum::extract::State;
 use axum::Json;
 use roster_core::capabilities::{allowed_actions, allowed_subjects};
+use roster_core::page::first_in_order;
 use roster_core::{
     decide, Action, Decision, OrgId, OrgSnapshot, Resource, SpaceId, Timestamp, UserId,
 };
@@ -474,14 +475,13 @@ pub async fn search_resource(
         return Ok(Json(page_of(Vec::new(), &page)));
     };
     let now = app.now();
-    let mut ids: Vec<&SpaceId> = snap
+    let after_token = snap
         .spaces()
         .map(|s| &s.id)
-        .filter(|id| page.after(id.as_str()))
-        .filter(|id| decide(&snap, &q.subject, q.action, Resource::Space(id), now).allowed)
-        .collect();
-    ids.sort_unstable();
-    let found = ids
+        .filter(|id| page.after(id.as_str()));
+    let allowed =
+        |id: &&SpaceId| decide(&snap, &q.subject, q.action, Resource::Space(id), now).allowed;
+    let found = first_in_order(after_token, page.limit, |a, b| a.cmp(b), allowed)
         .into_iter()
         .map(|id| FoundResource {
             kind: "space".into(),
@@ -624,14 +624,20 @@ pub async fn search_subject(
     let Some(snap) = app.store.snapshot(&org_id, at_least).await? else {
         return Ok(Json(page_of(Vec::new(), &page)));
     };
-    let found = allowed_subjects(&snap, action, target.resource(), app.now())
-        .into_iter()
-        .filter(|id| page.after(id.as_str()))
-        .map(|id| FoundSubject {
-            kind: "user".into(),
-            id: id.clone(),
-        })
-        .collect();
+    let found = allowed_subjects(
+        &snap,
+        action,
+        target.resource(),
+        app.now(),
+        &page.after,
+        page.limit,
+    )
+    .into_iter()
+    .map(|id| FoundSubject {
+        kind: "user".into(),
+        id: id.clone(),
+    })
+    .collect();
     Ok(Json(page_of(found, &page)))
 }
 
