@@ -146,13 +146,16 @@ pub fn allowed_subjects<'a>(
 ) -> Vec<&'a UserId> {
     let candidates = snapshot
         .members()
-        .filter(|member| member.is_active())
-        .map(|member| &member.user_id)
-        .filter(|id| after.is_empty() || id.as_str() > after);
+        .filter(|member| after.is_empty() || member.id_after(after));
     first_in_order(
         candidates,
         limit,
-        |a, b| a.cmp(b),
-        |id| decide(snapshot, id, action, resource, now).allowed,
+        |a, b| a.cmp_by_id(b),
+        |member| {
+            member.is_active() && decide(snapshot, &member.user_id, action, resource, now).allowed
+        },
     )
+    .into_iter()
+    .map(|member| &member.user_id)
+    .collect()
 }

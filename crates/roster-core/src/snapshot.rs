@@ -71,11 +71,26 @@ pub struct Member {
     pub ia: Option<Box<IaAssignment>>,
     /// Sorted by space index: at most one role per space.
     space_roles: Vec<(u32, SpaceRole)>,
+    /// The user id's first 16 bytes ([`id_head`]): lists and searches
+    /// order members by id, and this is in the record where the id is
+    /// behind a pointer (over a million members, reading each id cost nine
+    /// tenths of a page).
+    id_head: u128,
+}
+
+/// A string's first 16 bytes as a number, zero-padded: in the same order as
+/// the strings themselves wherever the numbers differ (a tie says nothing).
+fn id_head(id: &str) -> u128 {
+    let mut head = [0u8; 16];
+    let n = id.len().min(16);
+    head[..n].copy_from_slice(&id.as_bytes()[..n]);
+    u128::from_be_bytes(head)
 }
 
 impl Member {
     pub fn new(user_id: UserId, email: Email, name: String) -> Self {
         Member {
+            id_head: id_head(user_id.as_str()),
             user_id,
             email,
             name,
@@ -83,6 +98,22 @@ impl Member {
             org_role: None,
             ia: None,
             space_roles: Vec::new(),
+        }
+    }
+
+    /// Members in user id order (the id's head first, the whole id on a tie).
+    pub fn cmp_by_id(&self, other: &Member) -> std::cmp::Ordering {
+        debug_assert_eq!(self.id_head, id_head(self.user_id.as_str()));
+        self.id_head
+            .cmp(&other.id_head)
+            .then_with(|| self.user_id.cmp(&other.user_id))
+    }
+
+    /// Whether this member's user id comes after `id` (a page's cursor).
+    pub fn id_after(&self, id: &str) -> bool {
+        match self.id_head.cmp(&id_head(id)) {
+            std::cmp::Ordering::Equal => self.user_id.as_str() > id,
+            order => order == std::cmp::Ordering::Greater,
         }
     }
 
@@ -590,4 +621,44 @@ fn member_email(member: &Member) -> &Email {
 
 fn space_id_of(space: &Space) -> &str {
     space.id.as_str()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn members_compare_by_id_as_their_ids_do() {
+        let ids = [
+            "",
+            "a",
+            "usr_",
+            "usr_0",
+            "usr_00000000000",
+            "usr_000000000000",
+            "usr_0000000000000",
+            "usr_000000000000f",
+            "usr_0000000000000000000000000000001",
+            "usr_0000000000000000000000000000002",
+            "usr_019ab3c4d5e6f7a8b9c0d1e2f3a4b5c6",
+            "usr_019ab3c4d5e6f7a8b9c0d1e2f3a4b5c7",
+            "usr_019ab3c4d5e7",
+            "usr_ffffffffffffffffffffffffffffffff",
+            "usr_é",
+            "zzz",
+        ];
+        let member = |id: &str| {
+            Member::new(
+                UserId::from(id),
+                Email::parse("member@example.com").unwrap_or_else(|e| panic!("{e}")),
+                String::new(),
+            )
+        };
+        for a in ids {
+            for b in ids {
+                assert_eq!(member(a).cmp_by_id(&member(b)), a.cmp(b), "{a:?} / {b:?}");
+                assert_eq!(member(a).id_after(b), a > b, "{a:?} after {b:?}");
+            }
+        }
+    }
 }

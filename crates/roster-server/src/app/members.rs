@@ -47,7 +47,7 @@ pub fn select<'s>(
     let cursor = page.cursor.as_deref();
     let after_cursor = snap
         .members()
-        .filter(|m| cursor.is_none_or(|c| m.user_id.as_str() > c));
+        .filter(|m| cursor.is_none_or(|c| m.id_after(c)));
     let matches = |m: &&Member| {
         !m.ia_expired(now)
             && filter.status.is_none_or(|s| m.status == s)
@@ -60,7 +60,7 @@ pub fn select<'s>(
                 m.email.as_str().contains(q.as_str()) || contains_any_case(&m.name, q)
             })
     };
-    let by_id = |a: &&Member, b: &&Member| a.user_id.cmp(&b.user_id);
+    let by_id = |a: &&Member, b: &&Member| a.cmp_by_id(b);
     let items = first_in_order(after_cursor, page.limit, by_id, matches);
     paginate(items, page.limit, |m| m.user_id.to_string())
 }

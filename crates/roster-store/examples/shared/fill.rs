@@ -16,14 +16,15 @@ const BATCH: usize = 2_000;
 pub const ORG: &str = "org-bench";
 
 /// Member `i`'s user id, shaped as Roster makes them (`usr_` and 32 hex
-/// digits): member 0 is the Owner.
+/// digits of a time-ordered UUID: `i` stands for the time): member 0 is
+/// the Owner.
 pub fn user_id(i: usize) -> String {
-    format!("usr_{i:032x}")
+    format!("usr_{i:012x}7{:019x}", i.wrapping_mul(0x9e37_79b9))
 }
 
 /// Space `j`'s id, shaped as Roster makes them.
 pub fn space_id(j: usize) -> String {
-    format!("spc_{j:032x}")
+    format!("spc_{j:012x}7{:019x}", j.wrapping_mul(0x9e37_79b9))
 }
 
 /// What to fill the organization with.
