@@ -11,8 +11,12 @@ use hashbrown::HashTable;
 use rustc_hash::FxBuildHasher;
 
 const CHUNK: usize = 256;
+/// The last chunk starts this small and doubles up to [`CHUNK`]: most
+/// organizations are small, and a cache holds many of them.
+const FIRST_CHUNK: usize = 4;
 
-/// A growable array of optional values kept in shared, fixed-size chunks:
+/// A growable array of optional values kept in shared chunks of [`CHUNK`]
+/// slots (the last one may be shorter):
 /// a clone copies only the chunk pointers, changing one value copies only
 /// its chunk, and a read is one hop from the pointer to the value.
 #[derive(Clone, Debug)]
@@ -59,8 +63,11 @@ impl<T: Clone> Slots<T> {
     /// Appends a value and answers its index.
     pub fn push(&mut self, value: T) -> u32 {
         let i = self.len;
-        if i.is_multiple_of(CHUNK) {
-            self.chunks.push((0..CHUNK).map(|_| None).collect());
+        let offset = i % CHUNK;
+        if offset == 0 {
+            self.chunks.push((0..FIRST_CHUNK).map(|_| None).collect());
+        } else if self.chunks.last().is_some_and(|last| last.len() == offset) {
+            self.grow_last((offset * 2).min(CHUNK));
         }
         if let Some(slot) = self
             .chunks
@@ -72,6 +79,21 @@ impl<T: Clone> Slots<T> {
         self.len += 1;
         self.live += 1;
         i as u32
+    }
+
+    /// Makes the last chunk `to` slots long, moving its values when no
+    /// copy shares it (copying them when one does, as any change would).
+    fn grow_last(&mut self, to: usize) {
+        let Some(last) = self.chunks.last_mut() else {
+            return;
+        };
+        let mut grown: Vec<Option<T>> = Vec::with_capacity(to);
+        match Arc::get_mut(last) {
+            Some(unique) => grown.extend(unique.iter_mut().map(Option::take)),
+            None => grown.extend(last.iter().cloned()),
+        }
+        grown.resize_with(to, || None);
+        *last = grown.into();
     }
 
     /// How many slots hold a value.
@@ -284,6 +306,29 @@ mod tests {
         assert_eq!(b.get(5).map(String::as_str), Some("v5"));
         assert_eq!(a.iter().count(), 599);
         assert_eq!(b.iter().count(), 600);
+    }
+
+    #[test]
+    fn a_small_array_holds_a_small_chunk_and_grows_without_losing_values() {
+        let mut slots: Slots<String> = Slots::default();
+        for n in 0..5 {
+            slots.push(n.to_string());
+        }
+        assert_eq!(slots.chunks.len(), 1);
+        assert!(slots.chunks[0].len() < CHUNK, "{}", slots.chunks[0].len());
+        // A copy shares the chunk; growing the original leaves the copy as it was.
+        let copy = slots.clone();
+        for n in 5..(CHUNK + 3) {
+            slots.push(n.to_string());
+        }
+        assert_eq!(slots.chunks.len(), 2);
+        assert_eq!(slots.chunks[0].len(), CHUNK);
+        for n in 0..(CHUNK + 3) {
+            assert_eq!(slots.get(n as u32), Some(&n.to_string()));
+        }
+        assert_eq!(copy.live(), 5);
+        assert_eq!(copy.get(4), Some(&"4".to_owned()));
+        assert_eq!(copy.get(5), None);
     }
 
     #[test]
