@@ -27,7 +27,6 @@ use reqwest::Method;
 use roster_core::{OrgId, OrgSettings};
 use roster_server::app::members::{select, MemberFilter};
 use roster_server::app::PageRequest;
-use roster_store::Store;
 use serde_json::{json, Value};
 
 #[path = "shared/client.rs"]
@@ -98,22 +97,13 @@ async fn repeat(
 }
 
 async fn set_up(url: &str, size: Size) -> Result<(), String> {
-    let store = Store::connect(url).await.map_err(|e| e.to_string())?;
-    store.migrate().await.map_err(|e| e.to_string())?;
     let settings = OrgSettings {
         allow_implementation_admin: true,
         ..OrgSettings::default()
     };
-    fill::create_org(&store, &settings).await;
-    store.close().await;
-    let raw = sqlx::AnyPool::connect(url)
-        .await
-        .map_err(|e| e.to_string())?;
+    let raw = fill::prepare(url, &settings).await;
     fill::fill(&raw, size).await;
-    sqlx::Executor::execute(&raw, "ANALYZE")
-        .await
-        .map_err(|e| e.to_string())?;
-    raw.close().await;
+    fill::finish(raw).await;
     Ok(())
 }
 
@@ -300,20 +290,17 @@ async fn run(url: &str, label: &str, size: Size) -> Result<(), String> {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), String> {
     sqlx::any::install_default_drivers();
-    let mut args: Vec<String> = std::env::args().skip(1).collect();
-    let target = match args.last() {
-        Some(last) if last.parse::<usize>().is_err() => args.pop().unwrap_or_default(),
-        _ => "sqlite".to_owned(),
-    };
-    let number = |at: usize| args.get(at).and_then(|a| a.parse::<usize>().ok());
-    let members = number(0).unwrap_or(1_000_000);
+    let (target, number) = postgres::numbers_then_target();
+    let members = number(0).map_or(1_000_000, |n| n as usize);
     if !(IMPLEMENTATION_ADMINS + 100..=1_000_000).contains(&members) {
         return Err(format!(
             "the member count must be from {} to 1,000,000",
             IMPLEMENTATION_ADMINS + 100
         ));
     }
-    let spaces = number(1).unwrap_or(members / 20).max(ROLES_PER_MEMBER + 1);
+    let spaces = number(1)
+        .map_or(members / 20, |n| n as usize)
+        .max(ROLES_PER_MEMBER + 1);
     let size = Size {
         members,
         spaces,

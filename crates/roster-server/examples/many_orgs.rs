@@ -21,7 +21,6 @@ use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use roster_core::OrgSettings;
-use roster_store::Store;
 use serde_json::json;
 
 #[path = "shared/client.rs"]
@@ -61,14 +60,8 @@ fn first_member(k: usize) -> usize {
 }
 
 async fn set_up(url: &str, orgs: usize) -> Result<(), String> {
-    let store = Store::connect(url).await.map_err(|e| e.to_string())?;
-    store.migrate().await.map_err(|e| e.to_string())?;
     // One organization through the write API, as the others' template.
-    fill::create_org(&store, &OrgSettings::default()).await;
-    store.close().await;
-    let raw = sqlx::AnyPool::connect(url)
-        .await
-        .map_err(|e| e.to_string())?;
+    let raw = fill::prepare(url, &OrgSettings::default()).await;
     let seat_roles: String = sqlx::query_scalar("SELECT seat_roles FROM orgs WHERE id = $1")
         .bind(fill::ORG)
         .fetch_one(&raw)
@@ -142,10 +135,7 @@ async fn set_up(url: &str, orgs: usize) -> Result<(), String> {
             }),
     )
     .await;
-    sqlx::Executor::execute(&raw, "ANALYZE")
-        .await
-        .map_err(|e| e.to_string())?;
-    raw.close().await;
+    fill::finish(raw).await;
     Ok(())
 }
 
@@ -275,12 +265,7 @@ async fn run(url: &str, label: &str, orgs: usize, cache_mb: u64) -> Result<(), S
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), String> {
     sqlx::any::install_default_drivers();
-    let mut args: Vec<String> = std::env::args().skip(1).collect();
-    let target = match args.last() {
-        Some(last) if last.parse::<u64>().is_err() => args.pop().unwrap_or_default(),
-        _ => "sqlite".to_owned(),
-    };
-    let number = |at: usize| args.get(at).and_then(|a| a.parse::<u64>().ok());
+    let (target, number) = postgres::numbers_then_target();
     let orgs = number(0).map_or(100_000, |n| n as usize);
     if orgs <= LARGE_ORGS {
         return Err(format!("more than {LARGE_ORGS} organizations, please"));

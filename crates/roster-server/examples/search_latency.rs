@@ -613,7 +613,7 @@ async fn start(url: &str) -> Result<(Client, AppState), String> {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), String> {
-    let target = std::env::args().nth(1).unwrap_or_else(|| "sqlite".into());
+    let (target, _) = postgres::numbers_then_target();
     postgres::on_scratch_database(&target, "roster_search_bench", |url, backend| async move {
         run(&url, backend).await
     })

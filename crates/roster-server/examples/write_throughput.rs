@@ -530,14 +530,9 @@ async fn run(seconds: u64, org_count: usize, url: &str, backend: &str) -> Result
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), String> {
-    let mut args = std::env::args().skip(1);
-    let seconds: u64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(20);
-    let org_count: usize = args
-        .next()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(100)
-        .max(1);
-    let target = args.next().unwrap_or_else(|| "sqlite".into());
+    let (target, number) = postgres::numbers_then_target();
+    let seconds = number(0).unwrap_or(20);
+    let org_count = number(1).map_or(100, |n| n as usize).max(1);
     postgres::on_scratch_database(&target, "roster_write_bench", |url, backend| async move {
         run(seconds, org_count, &url, backend).await
     })

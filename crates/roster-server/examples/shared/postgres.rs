@@ -1,6 +1,20 @@
 //! Throwaway databases for the examples that write a lot: a SQLite file in
 //! a temporary folder, or a PostgreSQL database of their own.
 
+/// The command line of an example that takes numbers and then, last and
+/// optional, `sqlite` or a `postgres://` URL: the target (default
+/// `sqlite`) and the numbers (`None` where absent or not a number).
+pub fn numbers_then_target() -> (String, impl Fn(usize) -> Option<u64>) {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let target = match args.last() {
+        Some(last) if last.parse::<u64>().is_err() => args.pop().unwrap_or_default(),
+        _ => "sqlite".to_owned(),
+    };
+    (target, move |at: usize| {
+        args.get(at).and_then(|a| a.parse().ok())
+    })
+}
+
 /// Runs `run` on a scratch database, then removes it: `target` is `sqlite`
 /// (a file in a temporary folder) or a `postgres://` URL naming a server
 /// where a database `<name>_<pid>` may be made (dropped at the end).

@@ -27,6 +27,23 @@ pub fn space_id(j: usize) -> String {
     format!("spc_{j:012x}7{:019x}", j.wrapping_mul(0x9e37_79b9))
 }
 
+/// A migrated database at `url` with the organization made through the
+/// write API; answers a plain pool for the SQL that fills it.
+pub async fn prepare(url: &str, settings: &OrgSettings) -> AnyPool {
+    sqlx::any::install_default_drivers();
+    let store = Store::connect(url).await.unwrap();
+    store.migrate().await.unwrap();
+    create_org(&store, settings).await;
+    store.close().await;
+    AnyPool::connect(url).await.unwrap()
+}
+
+/// Updates the database's statistics once the rows are in, and closes.
+pub async fn finish(raw: AnyPool) {
+    raw.execute("ANALYZE").await.unwrap();
+    raw.close().await;
+}
+
 /// What to fill the organization with.
 #[derive(Clone, Copy)]
 pub struct Size {
