@@ -139,22 +139,6 @@ async fn set_up(url: &str, orgs: usize) -> Result<(), String> {
     Ok(())
 }
 
-/// The process's resident memory now, in KiB (Linux).
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-            line["VmRSS:".len()..]
-                .trim()
-                .trim_end_matches("kB")
-                .trim()
-                .parse()
-                .ok()
-        })
-        .unwrap_or(0)
-}
-
 /// Every organization once, in a shuffled order, `AT_ONCE` at a time.
 async fn walk(client: &Arc<Client>, order: &Arc<Vec<usize>>) -> Result<Figures, String> {
     let next = Arc::new(AtomicU64::new(0));
@@ -208,14 +192,14 @@ async fn run(url: &str, label: &str, orgs: usize, cache_mb: u64) -> Result<(), S
         key: KEY.to_owned(),
         http: reqwest::Client::new(),
     });
-    let before = rss_kib();
+    let before = server::rss_kib();
     let peak = Arc::new(AtomicU64::new(before));
     let walking = Arc::new(AtomicBool::new(true));
     let sampler = {
         let (peak, walking) = (peak.clone(), walking.clone());
         tokio::spawn(async move {
             while walking.load(Ordering::Relaxed) {
-                peak.fetch_max(rss_kib(), Ordering::Relaxed);
+                peak.fetch_max(server::rss_kib(), Ordering::Relaxed);
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         })

@@ -47,7 +47,7 @@ use serde_json::{json, Value};
 
 #[path = "shared/client.rs"]
 mod client;
-use client::{ms, Client, Figures};
+use client::{ms, text, Client, Figures};
 #[path = "shared/postgres.rs"]
 mod postgres;
 #[path = "shared/server.rs"]
@@ -64,13 +64,6 @@ const ACTION_REQUESTS: usize = 10_000;
 const MIN_WALKS: usize = 10;
 const MAX_WALKS: usize = 100;
 const WALK_BUDGET: Duration = Duration::from_secs(60);
-
-fn text(value: &Value, what: &str) -> Result<String, String> {
-    value
-        .as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| format!("no {what} in the answer"))
-}
 
 fn ids(value: &Value, what: &str) -> Result<Vec<String>, String> {
     value
@@ -379,44 +372,22 @@ async fn run(url: &str, backend: &str) -> Result<(), String> {
     );
 
     let mut table = Vec::new();
-    table.push(
-        first_pages(
-            &client,
+    let mut tenths_of = Vec::new();
+    for (path, label, question, expected) in [
+        (
             spaces_path,
             "search/resource",
             &resource_question,
-            SINGLE_REQUESTS,
-        )
-        .await?,
-    );
-    let (per_page, per_walk, resource_tenths) = walks(
-        &client,
-        spaces_path,
-        "search/resource",
-        &resource_question,
-        &all_spaces,
-    )
-    .await?;
-    table.extend([per_page, per_walk]);
-    table.push(
-        first_pages(
-            &client,
-            subjects_path,
-            "search/subject",
-            &subject_question,
-            SINGLE_REQUESTS,
-        )
-        .await?,
-    );
-    let (per_page, per_walk, subject_tenths) = walks(
-        &client,
-        subjects_path,
-        "search/subject",
-        &subject_question,
-        &viewers,
-    )
-    .await?;
-    table.extend([per_page, per_walk]);
+            &all_spaces,
+        ),
+        (subjects_path, "search/subject", &subject_question, &viewers),
+    ] {
+        table.push(first_pages(&client, path, label, question, SINGLE_REQUESTS).await?);
+        let (per_page, per_walk, by_tenth) =
+            walks(&client, path, label, question, expected).await?;
+        table.extend([per_page, per_walk]);
+        tenths_of.push(by_tenth);
+    }
     let mut actions = Figures::new("search/action (one subject, one space)");
     for _ in 0..ACTION_REQUESTS {
         let (took, answer, _) = client
@@ -456,8 +427,12 @@ async fn run(url: &str, backend: &str) -> Result<(), String> {
     }
     let tenths = |t: &[Duration]| t.iter().map(|d| ms(*d)).collect::<Vec<_>>().join(", ");
     println!("  mean page latency by tenth of the walk, first to last:");
-    println!("    search/resource: {}", tenths(&resource_tenths));
-    println!("    search/subject:  {}", tenths(&subject_tenths));
+    for (label, by_tenth) in ["search/resource:", "search/subject: "]
+        .iter()
+        .zip(&tenths_of)
+    {
+        println!("    {label} {}", tenths(by_tenth));
+    }
     breakdown(&app, &org, [&resource_question, &subject_question]).await
 }
 

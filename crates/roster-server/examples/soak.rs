@@ -17,6 +17,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+#[path = "shared/client.rs"]
+mod client;
+use client::Client;
 #[path = "shared/server.rs"]
 mod server;
 use serde_json::{json, Value};
@@ -31,8 +34,7 @@ struct Tally {
 }
 
 struct Load {
-    base: String,
-    client: reqwest::Client,
+    api: Client,
     tally: Tally,
 }
 
@@ -44,29 +46,18 @@ impl Load {
         actor: Option<&str>,
         body: Option<Value>,
     ) -> (u16, Value) {
-        let mut request = self
-            .client
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(KEY);
-        if let Some(actor) = actor {
-            request = request.header("X-Roster-Actor", actor);
-        }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
         self.tally.requests.fetch_add(1, Ordering::Relaxed);
-        match request.send().await {
-            Ok(response) => {
-                let status = response.status().as_u16();
+        match self.api.send(method, path, actor, body.as_ref()).await {
+            Ok((status, answer)) => {
                 if status >= 500 {
                     self.tally.server_errors.fetch_add(1, Ordering::Relaxed);
                     eprintln!("{path}: {status}");
                 }
-                (status, response.json().await.unwrap_or(Value::Null))
+                (status, answer)
             }
             Err(e) => {
                 self.tally.server_errors.fetch_add(1, Ordering::Relaxed);
-                eprintln!("{path}: {e}");
+                eprintln!("{e}");
                 (0, Value::Null)
             }
         }
@@ -76,19 +67,6 @@ impl Load {
         self.call(reqwest::Method::POST, path, actor, Some(body))
             .await
     }
-}
-
-fn rss_mib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<u64>().ok())
-        })
-        .unwrap_or(0)
-        / 1024
 }
 
 /// One worker's loop over its organizations until `until`.
@@ -173,8 +151,11 @@ async fn main() -> Result<(), String> {
     })
     .await?;
     let load = Arc::new(Load {
-        base,
-        client: reqwest::Client::new(),
+        api: Client {
+            base,
+            key: KEY.to_owned(),
+            http: reqwest::Client::new(),
+        },
         tally: Tally::default(),
     });
     let mut orgs = Vec::new();
@@ -243,7 +224,7 @@ async fn main() -> Result<(), String> {
             "minute {minute}: {} requests, {} answers ≥ 500, RSS {} MiB",
             load.tally.requests.load(Ordering::Relaxed),
             load.tally.server_errors.load(Ordering::Relaxed),
-            rss_mib()
+            server::rss_kib() / 1024
         );
     }
     while workers.join_next().await.is_some() {}
@@ -268,7 +249,7 @@ async fn main() -> Result<(), String> {
         load.tally.requests.load(Ordering::Relaxed),
         load.tally.requests.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64(),
         load.tally.server_errors.load(Ordering::Relaxed),
-        rss_mib()
+        server::rss_kib() / 1024
     );
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())

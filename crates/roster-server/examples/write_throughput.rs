@@ -34,6 +34,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+#[path = "shared/client.rs"]
+mod client;
+use client::{text, Client};
 #[path = "shared/postgres.rs"]
 mod postgres;
 #[path = "shared/server.rs"]
@@ -94,62 +97,6 @@ impl Rng {
         self.0 ^= self.0 >> 27;
         (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 33) as usize % n.max(1)
     }
-}
-
-struct Client {
-    base: String,
-    http: reqwest::Client,
-}
-
-impl Client {
-    /// Sends a request; the status and the body (JSON or `null`).
-    async fn send(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        actor: Option<&str>,
-        body: Option<Value>,
-    ) -> Result<(u16, Value), String> {
-        let mut request = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(KEY);
-        if let Some(actor) = actor {
-            request = request.header("X-Roster-Actor", actor);
-        }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.map_err(|e| format!("{path}: {e}"))?;
-        let status = response.status().as_u16();
-        let bytes = response.bytes().await.map_err(|e| format!("{path}: {e}"))?;
-        Ok((
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        ))
-    }
-
-    /// A setup call that must succeed.
-    async fn must(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        actor: Option<&str>,
-        body: Option<Value>,
-    ) -> Result<Value, String> {
-        let (status, answer) = self.send(method, path, actor, body).await?;
-        if !(200..300).contains(&status) {
-            return Err(format!("{path}: {status} {answer}"));
-        }
-        Ok(answer)
-    }
-}
-
-fn text(value: &Value, what: &str) -> Result<String, String> {
-    value
-        .as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| format!("no {what} in the answer"))
 }
 
 /// One organization with its Owner, spaces and members, through the API.
@@ -325,7 +272,7 @@ async fn writer(
                 planned.method.clone(),
                 &planned.path,
                 Some(&org.owner),
-                Some(planned.body.clone()),
+                Some(&planned.body),
             )
             .await;
         let took = started.elapsed();
@@ -414,6 +361,7 @@ async fn start(url: &str) -> Result<Client, String> {
     let (base, _) = server::start(server::on(url, KEY)).await?;
     Ok(Client {
         base,
+        key: KEY.to_owned(),
         http: reqwest::Client::new(),
     })
 }

@@ -15,14 +15,14 @@ pub struct Client {
 }
 
 impl Client {
-    /// Sends a request; how long until the last byte, and the body parsed.
-    pub async fn timed(
+    /// A request with the platform key, acting as `actor` when given.
+    pub fn request(
         &self,
         method: Method,
         path: &str,
         actor: Option<&str>,
         body: Option<&Value>,
-    ) -> Result<(Duration, Value, usize), String> {
+    ) -> reqwest::RequestBuilder {
         let mut request = self
             .http
             .request(method, format!("{}{path}", self.base))
@@ -33,16 +33,54 @@ impl Client {
         if let Some(body) = body {
             request = request.json(body);
         }
+        request
+    }
+
+    /// Sends a request; how long until the last byte, the body parsed (JSON
+    /// or `null`), its size, and the status.
+    async fn exchange(
+        &self,
+        method: Method,
+        path: &str,
+        actor: Option<&str>,
+        body: Option<&Value>,
+    ) -> Result<(Duration, u16, Value, usize), String> {
+        let request = self.request(method, path, actor, body);
         let started = Instant::now();
         let response = request.send().await.map_err(|e| format!("{path}: {e}"))?;
-        let status = response.status();
+        let status = response.status().as_u16();
         let bytes = response.bytes().await.map_err(|e| format!("{path}: {e}"))?;
         let took = started.elapsed();
         let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        if !status.is_success() {
+        Ok((took, status, value, bytes.len()))
+    }
+
+    /// Sends a request; the status and the body, whatever the status.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        actor: Option<&str>,
+        body: Option<&Value>,
+    ) -> Result<(u16, Value), String> {
+        let (_, status, value, _) = self.exchange(method, path, actor, body).await?;
+        Ok((status, value))
+    }
+
+    /// Sends a request that must succeed; how long until the last byte,
+    /// the body parsed, and its size.
+    pub async fn timed(
+        &self,
+        method: Method,
+        path: &str,
+        actor: Option<&str>,
+        body: Option<&Value>,
+    ) -> Result<(Duration, Value, usize), String> {
+        let (took, status, value, size) = self.exchange(method, path, actor, body).await?;
+        if !(200..300).contains(&status) {
             return Err(format!("{path}: {status} {value}"));
         }
-        Ok((took, value, bytes.len()))
+        Ok((took, value, size))
     }
 
     pub async fn must(
@@ -91,4 +129,12 @@ impl Figures {
 
 pub fn ms(d: Duration) -> String {
     format!("{:.3} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// A string field of an answer.
+pub fn text(value: &Value, what: &str) -> Result<String, String> {
+    value
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| format!("no {what} in the answer"))
 }

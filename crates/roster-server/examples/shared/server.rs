@@ -1,4 +1,6 @@
 //! The real server in the example's own process, on a random loopback port.
+// Each example that includes this file uses a part of it.
+#![allow(dead_code)]
 
 use roster_server::{AppState, Config};
 
@@ -29,4 +31,20 @@ pub fn on(url: &str, key: &str) -> impl Fn(&str) -> Option<String> {
         "ROSTER_PLATFORM_KEY" => Some(key.clone()),
         _ => None,
     }
+}
+
+/// This process's resident memory now, in KiB (Linux; 0 elsewhere).
+pub fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+            line["VmRSS:".len()..]
+                .trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse()
+                .ok()
+        })
+        .unwrap_or(0)
 }

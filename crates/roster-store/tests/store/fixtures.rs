@@ -539,3 +539,32 @@ impl Holder {
         let _ = self.release.send(());
     }
 }
+
+/// Locks `space_roles` (loads read it third) in a transaction of its own,
+/// then starts a load of `org` on `store` and waits until it waits for that
+/// lock. Roll the transaction back to let the load go on.
+pub async fn load_held_at_a_lock(
+    raw: &AnyPool,
+    store: &Store,
+    org: &'static str,
+) -> (
+    sqlx::Transaction<'static, sqlx::Any>,
+    tokio::task::JoinHandle<Arc<OrgSnapshot>>,
+) {
+    let mut lock = raw.begin().await.unwrap();
+    sqlx::Executor::execute(
+        &mut *lock,
+        "LOCK TABLE space_roles IN ACCESS EXCLUSIVE MODE",
+    )
+    .await
+    .unwrap();
+    let loading = {
+        let store = store.clone();
+        tokio::spawn(async move { cached(&store, org).await })
+    };
+    wait_until("the load waits for the locked table", || {
+        someone_waits_for_a_lock(raw)
+    })
+    .await;
+    (lock, loading)
+}

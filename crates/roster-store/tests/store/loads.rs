@@ -320,22 +320,7 @@ async fn a_load_waiting_for_the_database_holds_up_no_other_organization(db: Test
     join(&store, "org-2", t0(), "u-alice").await;
     store.evict("org-1", None);
     let raw = db.raw().await;
-    let mut lock = raw.begin().await.unwrap();
-    // Loads read `space_roles` third: the load waits there.
-    sqlx::Executor::execute(
-        &mut *lock,
-        "LOCK TABLE space_roles IN ACCESS EXCLUSIVE MODE",
-    )
-    .await
-    .unwrap();
-    let loading = {
-        let store = store.clone();
-        tokio::spawn(async move { cached(&store, "org-1").await })
-    };
-    wait_until("the load of org-1 waits for the locked table", || {
-        someone_waits_for_a_lock(&raw)
-    })
-    .await;
+    let (lock, loading) = load_held_at_a_lock(&raw, &store, "org-1").await;
 
     assert!(served_from_cache(&store, "org-2").is_some());
     let written = apply(&store, "org-2", t0(), |snap| {

@@ -549,21 +549,7 @@ async fn a_replica_loading_during_a_write_elsewhere_does_not_keep_a_stale_snapsh
     assert!(served_from_cache(&other, "org-beacon").is_some());
 
     let raw = db.raw().await;
-    let mut lock = raw.begin().await.unwrap();
-    sqlx::Executor::execute(
-        &mut *lock,
-        "LOCK TABLE space_roles IN ACCESS EXCLUSIVE MODE",
-    )
-    .await
-    .unwrap();
-    let loading = {
-        let other = other.clone();
-        tokio::spawn(async move { cached(&other, "org-1").await })
-    };
-    wait_until("B's load waits for the locked table", || {
-        someone_waits_for_a_lock(&raw)
-    })
-    .await;
+    let (lock, loading) = load_held_at_a_lock(&raw, &other, "org-1").await;
 
     let revision = apply(&store, "org-1", t0(), |snap| {
         space_rule(snap, "s-new", t0())
