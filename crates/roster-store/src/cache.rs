@@ -16,6 +16,18 @@ struct Cached {
     /// The cache's clock (a count of snapshots offered) when it was last
     /// served.
     used: AtomicU64,
+    /// SQLite: the database files' generation at which this snapshot was
+    /// last found to be the stored revision (`NOT_CHECKED` before).
+    checked: AtomicU64,
+}
+
+const NOT_CHECKED: u64 = u64::MAX;
+
+/// A cached snapshot, and the files' generation at which it was last
+/// found to match the database.
+pub(crate) struct Hit {
+    pub snapshot: Arc<OrgSnapshot>,
+    pub checked: Option<u64>,
 }
 
 #[derive(Default)]
@@ -82,7 +94,7 @@ impl SnapshotCache {
     }
 
     /// A cached snapshot that no announcement has made stale.
-    pub fn get(&self, org_id: &str) -> Option<Arc<OrgSnapshot>> {
+    pub fn get(&self, org_id: &str) -> Option<Hit> {
         let found = self.entries.read().ok().and_then(|entries| {
             let cached = entries.snapshots.get(org_id)?;
             let floor = entries.announced.get(org_id).copied().unwrap_or(i64::MIN);
@@ -93,10 +105,28 @@ impl SnapshotCache {
                 if cached.used.load(Ordering::Relaxed) != now {
                     cached.used.store(now, Ordering::Relaxed);
                 }
-                cached.snapshot.clone()
+                let checked = cached.checked.load(Ordering::Relaxed);
+                Hit {
+                    snapshot: cached.snapshot.clone(),
+                    checked: (checked != NOT_CHECKED).then_some(checked),
+                }
             })
         });
         found
+    }
+
+    /// SQLite: the snapshot of `revision`, if still cached, matched the
+    /// database when its files were at `generation`.
+    pub fn checked(&self, org_id: &str, revision: i64, generation: u64) {
+        if let Ok(entries) = self.entries.read() {
+            if let Some(cached) = entries
+                .snapshots
+                .get(org_id)
+                .filter(|c| c.snapshot.revision == revision)
+            {
+                cached.checked.store(generation, Ordering::Relaxed);
+            }
+        }
     }
 
     /// Counts one request served from the cache (`true`) or not: once per
@@ -139,6 +169,7 @@ impl SnapshotCache {
                 snapshot,
                 bytes,
                 used,
+                checked: AtomicU64::new(NOT_CHECKED),
             },
         );
         self.shrink(&mut entries);

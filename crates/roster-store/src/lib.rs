@@ -7,6 +7,7 @@ mod audit;
 mod batch;
 mod cache;
 mod events;
+mod files;
 mod gates;
 mod load;
 mod outbox;
@@ -98,10 +99,7 @@ pub struct Store {
     /// platform key) that other replicas announced.
     settings_changes: Arc<std::sync::atomic::AtomicU64>,
     /// The SQLite database's files, to notice another process's writes.
-    sqlite_files: Option<[std::path::PathBuf; 2]>,
-    /// SQLite: the files' generation at which each organization's cached
-    /// snapshot was last found to match the database.
-    sqlite_checked: Arc<std::sync::Mutex<rustc_hash::FxHashMap<String, u64>>>,
+    sqlite_files: Option<Arc<files::DatabaseFiles>>,
     /// Organizations being loaded, each behind its own lock.
     loading: Arc<gates::Gates>,
     /// PostgreSQL: this process's writers of one organization take turns
@@ -117,10 +115,7 @@ impl Store {
         let mut sqlite_files = None;
         let (backend, url) = if let Some(path) = url.strip_prefix("sqlite://") {
             let path = path.split('?').next().unwrap_or(path);
-            sqlite_files = Some([
-                std::path::PathBuf::from(path),
-                std::path::PathBuf::from(format!("{path}-wal")),
-            ]);
+            sqlite_files = Some(Arc::new(files::DatabaseFiles::new(path)));
             (Backend::Sqlite, format!("sqlite://{path}?mode=rwc"))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             (Backend::Postgres, url.to_owned())
@@ -161,7 +156,6 @@ impl Store {
             deliveries_queued: Arc::new(tokio::sync::Notify::new()),
             settings_changes: Arc::new(std::sync::atomic::AtomicU64::new(0)),
             sqlite_files,
-            sqlite_checked: Arc::default(),
             loading: Arc::default(),
             writing: Arc::default(),
         })
@@ -200,20 +194,10 @@ impl Store {
     /// A number that changes whenever the installation's settings (the
     /// platform key) may have changed in another process: on PostgreSQL the
     /// count of announcements (and reconnections), on SQLite the size and
-    /// time of the database's files (one `stat` each, no query).
+    /// time of the database's files (one `fstat`, no query).
     pub fn settings_generation(&self) -> u64 {
-        use std::hash::{Hash, Hasher};
         match &self.sqlite_files {
-            Some(files) => {
-                let mut hasher = rustc_hash::FxHasher::default();
-                for file in files {
-                    if let Ok(meta) = std::fs::metadata(file) {
-                        meta.len().hash(&mut hasher);
-                        meta.modified().ok().hash(&mut hasher);
-                    }
-                }
-                hasher.finish()
-            }
+            Some(files) => files.generation(),
             None => self
                 .settings_changes
                 .load(std::sync::atomic::Ordering::Acquire),

@@ -28,6 +28,7 @@ use sqlx::{
     PgPool, Postgres, Row, Sqlite, SqlitePool, Type,
 };
 
+use crate::cache::Hit;
 use crate::time::from_ms;
 use crate::{Backend, Store, StoreError, SQLITE_PRAGMAS};
 
@@ -379,10 +380,10 @@ impl Store {
         let org_id = org_id.as_str();
         let fresh = |s: &Arc<OrgSnapshot>| at_least.is_none_or(|r| s.revision >= r);
         let generation = self.file_generation();
-        if let Some(cached) = self.cache.get(org_id).filter(fresh) {
-            if !self.changed_on_disk(org_id, &cached, generation).await? {
+        if let Some(hit) = self.cache.get(org_id).filter(|h| fresh(&h.snapshot)) {
+            if !self.changed_on_disk(org_id, &hit, generation).await? {
                 self.cache.served(true);
-                return Ok(Some(cached));
+                return Ok(Some(hit.snapshot));
             }
         }
         self.cache.served(false);
@@ -400,22 +401,24 @@ impl Store {
                     Some(_) => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
                 }
             }
-            if let Some(cached) = self.cache.get(org_id).filter(fresh) {
-                return Ok(Some(cached));
+            if let Some(hit) = self.cache.get(org_id).filter(|h| fresh(&h.snapshot)) {
+                return Ok(Some(hit.snapshot));
             }
         }
         // One load per organization at a time in this process: whoever
         // waited for it finds the snapshot cached.
         let _loading = self.loading.enter(org_id).await;
-        if let Some(cached) = self.cache.get(org_id).filter(fresh) {
-            if !self.changed_on_disk(org_id, &cached, generation).await? {
-                return Ok(Some(cached));
+        if let Some(hit) = self.cache.get(org_id).filter(|h| fresh(&h.snapshot)) {
+            if !self.changed_on_disk(org_id, &hit, generation).await? {
+                return Ok(Some(hit.snapshot));
             }
         }
         let loaded = self.load(org_id).await?.map(Arc::new);
         if let Some(snapshot) = &loaded {
             self.cache.offer(snapshot.clone());
-            self.checked_on_disk(org_id, generation);
+            if let Some(generation) = generation {
+                self.cache.checked(org_id, snapshot.revision, generation);
+            }
         }
         Ok(loaded)
     }
@@ -433,31 +436,21 @@ impl Store {
     async fn changed_on_disk(
         &self,
         org_id: &str,
-        cached: &OrgSnapshot,
+        hit: &Hit,
         generation: Option<u64>,
     ) -> Result<bool, StoreError> {
         let Some(generation) = generation else {
             return Ok(false);
         };
-        let seen = self
-            .sqlite_checked
-            .lock()
-            .map(|checked| checked.get(org_id) == Some(&generation))
-            .unwrap_or(false);
-        if seen {
+        if hit.checked == Some(generation) {
             return Ok(false);
         }
-        if self.stored_revision(org_id).await? == Some(cached.revision) {
-            self.checked_on_disk(org_id, Some(generation));
+        let revision = hit.snapshot.revision;
+        if self.stored_revision(org_id).await? == Some(revision) {
+            self.cache.checked(org_id, revision, generation);
             return Ok(false);
         }
         Ok(true)
-    }
-
-    fn checked_on_disk(&self, org_id: &str, generation: Option<u64>) {
-        if let (Some(generation), Ok(mut checked)) = (generation, self.sqlite_checked.lock()) {
-            checked.insert(org_id.to_owned(), generation);
-        }
     }
 
     /// The organization's revision in the database (none if deleted).

@@ -95,11 +95,11 @@ impl Store {
         let snapshot = match self
             .cache
             .get(org_id.as_str())
-            .filter(|s| s.revision == revision)
+            .filter(|hit| hit.snapshot.revision == revision)
         {
-            Some(cached) => {
+            Some(hit) => {
                 self.cache.served(true);
-                cached
+                hit.snapshot
             }
             None => {
                 self.cache.served(false);
