@@ -6,11 +6,22 @@
 # by wrk on loopback: single evaluations, /healthz, and Roster's batches of
 # 100. The load generator shares the machine. Needs curl, jq and wrk.
 #
-# scripts/bench-compare.sh [SECONDS] [CONNECTIONS]
+# scripts/bench-compare.sh [SECONDS] [CONNECTIONS] [ROUNDS]
+#
+# ROUNDS (default 1) repeats the evaluation and /healthz pairs, Roster then
+# bare axum each time, so a burst of other work on the machine shows as
+# one odd round rather than as a ratio. With PIN=1 both servers run on CPU
+# 0 and wrk (one thread) on CPU 1: each server has one core to itself and
+# the load generator does not take turns with it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-10}
 connections=${2:-16}
+rounds=${3:-1}
+server_cpu=() wrk_cpu=() wrk_threads=2
+if [ "${PIN:-0}" = 1 ]; then
+  server_cpu=(taskset -c 0) wrk_cpu=(taskset -c 1) wrk_threads=1
+fi
 cargo build --release -q -p roster
 cargo build --release -q -p roster-server --example bare_axum
 dir=$(mktemp -d)
@@ -18,9 +29,9 @@ port=18099
 bare_port=18098
 key=bench-key
 ROSTER_LISTEN=127.0.0.1:$port ROSTER_DATABASE_URL="sqlite://$dir/roster.db" ROSTER_PLATFORM_KEY=$key \
-  ROSTER_LOG=warn target/release/roster serve > /dev/null 2>&1 &
+  ROSTER_LOG=warn "${server_cpu[@]}" target/release/roster serve > /dev/null 2>&1 &
 roster=$!
-target/release/examples/bare_axum 127.0.0.1:$bare_port > /dev/null 2>&1 &
+"${server_cpu[@]}" target/release/examples/bare_axum 127.0.0.1:$bare_port > /dev/null 2>&1 &
 bare=$!
 trap 'kill $roster $bare 2>/dev/null; rm -rf "$dir"' EXIT
 base=http://127.0.0.1:$port
@@ -56,10 +67,15 @@ LUA
 run() {
   echo "== $1"
   shift
-  wrk -t2 -c"$connections" -d"${seconds}s" --latency "$@" | grep -E "Requests/sec|^ +(50|99)%|Non-2xx|Socket errors" || true
+  "${wrk_cpu[@]}" wrk -t"$wrk_threads" -c"$connections" -d"${seconds}s" --latency "$@" |
+    grep -E "Requests/sec|^ +(50|99)%|Non-2xx|Socket errors" || true
 }
-run "roster evaluation" -s "$(lua single "{$question}")" "$base/access/v1/evaluation"
-run "bare axum evaluation" -s "$(lua single "{$question}")" "$bare_base/access/v1/evaluation"
-run "roster /healthz" "$base/healthz"
-run "bare axum /healthz" "$bare_base/healthz"
+single=$(lua single "{$question}")
+for round in $(seq 1 "$rounds"); do
+  [ "$rounds" = 1 ] || echo "# round $round"
+  run "roster evaluation" -s "$single" "$base/access/v1/evaluation"
+  run "bare axum evaluation" -s "$single" "$bare_base/access/v1/evaluation"
+  run "roster /healthz" "$base/healthz"
+  run "bare axum /healthz" "$bare_base/healthz"
+done
 run "roster batch of 100 (decisions/s = requests/s x 100)" -s "$(lua batch "$batch")" "$base/access/v1/evaluations"

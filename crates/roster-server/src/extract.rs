@@ -31,8 +31,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.split(';').next())
             .is_some_and(|mime| {
-                let mime = mime.trim().to_ascii_lowercase();
-                mime == "application/json" || mime.ends_with("+json")
+                let mime = mime.trim();
+                mime.eq_ignore_ascii_case("application/json")
+                    || mime
+                        .len()
+                        .checked_sub(5)
+                        .and_then(|at| mime.get(at..))
+                        .is_some_and(|end| end.eq_ignore_ascii_case("+json"))
             });
         if !is_json {
             return Err(ApiError::new(

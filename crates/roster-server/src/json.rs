@@ -6,6 +6,13 @@ use serde::de::DeserializeOwned;
 use crate::error::ApiError;
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // Most bodies are fine: parse them without tracking the path (which
+    // keeps every key as a `String`), and parse again with it only to say
+    // where a body went wrong.
+    serde_json::from_slice(bytes).or_else(|_| parse_naming_the_field(bytes))
+}
+
+fn parse_naming_the_field<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let message = e.inner().to_string();

@@ -37,7 +37,7 @@ use roster_store::Store;
 use tokio::net::TcpListener;
 
 use crate::error::ApiError;
-use crate::middleware::around_request;
+use crate::middleware::AroundRequestLayer;
 
 pub use config::Config;
 pub use state::AppState;
@@ -169,10 +169,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(extract::MAX_BODY))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            around_request,
-        ))
+        .layer(AroundRequestLayer(state.clone()))
         .with_state(state)
 }
 

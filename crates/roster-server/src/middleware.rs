@@ -2,13 +2,19 @@
 //! come before any handler (control characters, foreign form posts), the
 //! dev clock, one log line and the request metrics.
 
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{MatchedPath, Request};
 use axum::http::{header, HeaderValue, Method, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use futures_util::future::{BoxFuture, Either};
+use pin_project_lite::pin_project;
 use rand::RngCore;
+use tower::{Layer, Service};
 
 use crate::app::RequestId;
 use crate::error::ApiError;
@@ -160,39 +166,138 @@ fn method_label(method: &Method) -> &'static str {
     }
 }
 
-pub async fn around_request(State(app): State<AppState>, mut req: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let id = request_id(&mut req);
-    if let Some(refused) = control_characters_in_url(&req).or_else(|| foreign_form_post(&app, &req))
-    {
-        let mut response = refused.into_response();
-        response.headers_mut().insert(RequestId::HEADER, id);
-        return response;
-    }
-    let method = method_label(req.method());
-    let route = req.extensions().get::<MatchedPath>().cloned();
-    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
-    if app.clock.is_dev() {
-        if let Err(e) = app.clock.refresh(&app.store).await {
-            tracing::warn!(error = %e, "could not read the dev clock");
+/// What every request goes through, as a layer of its own (no boxed
+/// future or boxed inner service per request, unlike `from_fn`).
+#[derive(Clone)]
+pub struct AroundRequestLayer(pub AppState);
+
+impl<S> Layer<S> for AroundRequestLayer {
+    type Service = AroundRequest<S>;
+
+    fn layer(&self, inner: S) -> AroundRequest<S> {
+        AroundRequest {
+            app: self.0.clone(),
+            inner,
         }
     }
-    let mut response = next.run(req).await;
-    // A body over the limit may be refused by the layer before a handler sees it.
-    if response.status() == StatusCode::PAYLOAD_TOO_LARGE
-        && response
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .is_none_or(|v| v != "application/problem+json")
-    {
-        response = too_large().into_response();
+}
+
+#[derive(Clone)]
+pub struct AroundRequest<S> {
+    app: AppState,
+    inner: S,
+}
+
+type Boxed = BoxFuture<'static, Result<Response, Infallible>>;
+
+impl<S> Service<Request> for AroundRequest<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Answered<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
     }
-    let status = response.status().as_u16();
-    let seconds = started.elapsed().as_secs_f64();
-    app.metrics.record_request(method, route, status, seconds);
-    tracing::info!(request_id = ?id, %method, %route, status, ms = seconds * 1000.0, "request");
-    response.headers_mut().insert(RequestId::HEADER, id);
-    response
+
+    fn call(&mut self, mut req: Request) -> Answered<S::Future> {
+        let started = Instant::now();
+        let id = request_id(&mut req);
+        if let Some(refused) =
+            control_characters_in_url(&req).or_else(|| foreign_form_post(&self.app, &req))
+        {
+            let mut response = refused.into_response();
+            response.headers_mut().insert(RequestId::HEADER, id);
+            return Answered {
+                inner: Either::Right(Box::pin(std::future::ready(Ok(response)))),
+                finish: None,
+            };
+        }
+        let finish = Finish {
+            app: self.app.clone(),
+            started,
+            id,
+            method: method_label(req.method()),
+            route: req.extensions().get::<MatchedPath>().cloned(),
+        };
+        let inner = if self.app.clock.is_dev() {
+            // The service that was made ready answers; a clone stays here.
+            let ready = self.inner.clone();
+            let mut inner = std::mem::replace(&mut self.inner, ready);
+            let app = self.app.clone();
+            let after_clock: Boxed = Box::pin(async move {
+                if let Err(e) = app.clock.refresh(&app.store).await {
+                    tracing::warn!(error = %e, "could not read the dev clock");
+                }
+                inner.call(req).await
+            });
+            Either::Right(after_clock)
+        } else {
+            Either::Left(self.inner.call(req))
+        };
+        Answered {
+            inner,
+            finish: Some(finish),
+        }
+    }
+}
+
+pin_project! {
+    /// The handler's answer, finished on its way out.
+    pub struct Answered<F> {
+        #[pin]
+        inner: Either<F, Boxed>,
+        finish: Option<Finish>,
+    }
+}
+
+impl<F: Future<Output = Result<Response, Infallible>>> Future for Answered<F> {
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let Ok(mut response) = ready!(this.inner.poll(cx));
+        if let Some(finish) = this.finish.take() {
+            finish.apply(&mut response);
+        }
+        Poll::Ready(Ok(response))
+    }
+}
+
+/// What is done with every answer: the request id on it, a problem for a
+/// body refused before any handler, one log line and the metrics.
+struct Finish {
+    app: AppState,
+    started: Instant,
+    id: HeaderValue,
+    method: &'static str,
+    route: Option<MatchedPath>,
+}
+
+impl Finish {
+    fn apply(self, response: &mut Response) {
+        // A body over the limit may be refused by the layer before a handler sees it.
+        if response.status() == StatusCode::PAYLOAD_TOO_LARGE
+            && response
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .is_none_or(|v| v != "application/problem+json")
+        {
+            *response = too_large().into_response();
+        }
+        let route = self.route.as_ref().map_or("unmatched", MatchedPath::as_str);
+        let status = response.status().as_u16();
+        let seconds = self.started.elapsed().as_secs_f64();
+        let method = self.method;
+        self.app
+            .metrics
+            .record_request(method, route, status, seconds);
+        tracing::info!(request_id = ?self.id, %method, %route, status, ms = seconds * 1000.0, "request");
+        response.headers_mut().insert(RequestId::HEADER, self.id);
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Members (API.md "Members"): listing, role changes, deactivation,
 //! removal, bulk actions, seats and capabilities.
 
+use memchr::memmem;
 use roster_core::capabilities::capabilities;
 use roster_core::implementation_admin::remove_implementation_admin as remove_ia_rule;
 use roster_core::org_roles::change_org_role;
@@ -43,7 +44,7 @@ pub fn select<'s>(
         .as_deref()
         .map(str::trim)
         .filter(|q| !q.is_empty())
-        .map(str::to_lowercase);
+        .map(Needle::new);
     let cursor = page.cursor.as_deref();
     let after_cursor = snap
         .members()
@@ -56,28 +57,55 @@ pub fn select<'s>(
                 Some(Role::Org(r)) => m.org_role == Some(r),
                 Some(Role::Space(r)) => snap.space_roles_of(m).any(|(_, held)| held == r),
             }
-            && q.as_ref().is_none_or(|q| {
-                m.email.as_str().contains(q.as_str()) || contains_any_case(&m.name, q)
-            })
+            && q.as_ref()
+                .is_none_or(|q| q.in_address(m.email.as_str()) || q.in_name(&m.name))
     };
     let by_id = |a: &&Member, b: &&Member| a.cmp_by_id(b);
     let items = first_in_order(after_cursor, page.limit, by_id, matches);
     paginate(items, page.limit, |m| m.user_id.to_string())
 }
 
-/// Whether `text` contains `lowercase` (already lowercased) in any case:
-/// the same answer as lowercasing `text` first, without a new string for
-/// the ASCII names most members have.
-fn contains_any_case(text: &str, lowercase: &str) -> bool {
-    if text.is_ascii() {
-        let needle = lowercase.as_bytes();
-        needle.is_empty()
-            || text
-                .as_bytes()
-                .windows(needle.len())
-                .any(|window| window.eq_ignore_ascii_case(needle))
-    } else {
-        text.to_lowercase().contains(lowercase)
+/// `q=`, lowercased, with its searcher made once for the whole walk
+/// rather than once per member.
+struct Needle {
+    lowercase: String,
+    finder: memmem::Finder<'static>,
+}
+
+impl Needle {
+    fn new(q: &str) -> Needle {
+        let lowercase = q.to_lowercase();
+        Needle {
+            finder: memmem::Finder::new(lowercase.as_bytes()).into_owned(),
+            lowercase,
+        }
+    }
+
+    /// Addresses are kept lowercase.
+    fn in_address(&self, address: &str) -> bool {
+        self.finder.find(address.as_bytes()).is_some()
+    }
+
+    /// Whether the name contains the needle in any case: the same answer as
+    /// lowercasing the name first, without a new string for the ASCII
+    /// names most members have.
+    fn in_name(&self, name: &str) -> bool {
+        const SHORT: usize = 128;
+        if !name.is_ascii() {
+            return name.to_lowercase().contains(&self.lowercase);
+        }
+        // An ASCII name keeps its length when lowercased.
+        if name.len() < self.lowercase.len() {
+            return false;
+        }
+        if name.len() > SHORT {
+            return self.in_address(&name.to_ascii_lowercase());
+        }
+        let mut lowered = [0u8; SHORT];
+        let lowered = &mut lowered[..name.len()];
+        lowered.copy_from_slice(name.as_bytes());
+        lowered.make_ascii_lowercase();
+        self.finder.find(lowered).is_some()
     }
 }
 
@@ -361,10 +389,11 @@ fn bulk_view(results: Vec<BulkResult>) -> BulkView {
 
 #[cfg(test)]
 mod tests {
-    use super::contains_any_case;
+    use super::Needle;
 
     #[test]
     fn a_name_matches_in_any_case_as_when_lowercased() {
+        let long = format!("{} Seven", "Member ".repeat(30));
         for (text, q) in [
             ("Member Seven", "seven"),
             ("MEMBER", "member"),
@@ -375,10 +404,14 @@ mod tests {
             ("Straße", "ss"),
             ("", "a"),
             ("Member", ""),
+            ("İ", "i"),
+            ("Member", "MEMBER"),
+            (long.as_str(), "seven"),
+            (long.as_str(), "eight"),
         ] {
             assert_eq!(
-                contains_any_case(text, q),
-                text.to_lowercase().contains(q),
+                Needle::new(q).in_name(text),
+                text.to_lowercase().contains(&q.to_lowercase()),
                 "{text:?} / {q:?}"
             );
         }
