@@ -55,8 +55,8 @@ pub use outcome::{Change, EndReason, LeaveReason, Outcome};
 pub use role::{OrgRole, Role, SeatPolicy, SpaceRole};
 pub use seats::SeatUsage;
 pub use snapshot::{
-    Effect, IaAssignment, Invitation, InvitationStatus, Inviter, Member, MemberStatus, NewToken,
-    OrgSettings, OrgSnapshot, SignInLink, Space, Timestamp,
+    Effect, IaAssignment, Invitation, InvitationStatus, Inviter, LaterRoles, Member, MemberStatus,
+    NewToken, OrgSettings, OrgSnapshot, SignInLink, Space, Timestamp,
 };
 pub use text::Name;
 pub use webhooks::{EventType, Secret, Webhook};

@@ -598,6 +598,44 @@ impl OrgSnapshot {
         }
     }
 
+    /// Keeps a member's space roles, read with the member, to be set once
+    /// every member is in ([`OrgSnapshot::set_later_roles`]): the members'
+    /// strings then lie together in memory, and their role lists after
+    /// them, so a walk over every address (`q=`) reads far fewer cache
+    /// lines than when each member's role list sits between its strings
+    /// and the next member's.
+    pub fn hold_space_roles<'a>(
+        &self,
+        later: &mut LaterRoles,
+        user_id: &str,
+        roles: impl IntoIterator<Item = (&'a str, SpaceRole)>,
+    ) {
+        let Some(member) = self.user_slot(user_id) else {
+            return;
+        };
+        for (space_id, role) in roles {
+            if let Some(space) = self.space_index(space_id) {
+                later.0.push((member, space, role));
+            }
+        }
+    }
+
+    /// Sets the roles kept by [`OrgSnapshot::hold_space_roles`].
+    /// Each member's list is made once at its size.
+    pub fn set_later_roles(&mut self, later: LaterRoles) {
+        for held in later.0.chunk_by(|a, b| a.0 == b.0) {
+            let member = held
+                .first()
+                .and_then(|&(slot, ..)| self.members.get_mut(slot));
+            if let Some(m) = member {
+                m.space_roles.reserve_exact(held.len());
+                for &(_, space, role) in held {
+                    m.set_space_role(space, Some(role));
+                }
+            }
+        }
+    }
+
     /// Indexes every member and program for the fastest lookups; loaders
     /// call it once they have added everything.
     pub fn loaded(&mut self) {
@@ -610,6 +648,11 @@ impl OrgSnapshot {
         self.apply(&Effect::PutInvitation(invitation));
     }
 }
+
+/// Space roles read during a load, set after every member
+/// ([`OrgSnapshot::hold_space_roles`]): member slot, space, role.
+#[derive(Default)]
+pub struct LaterRoles(Vec<(u32, u32, SpaceRole)>);
 
 fn member_id(member: &Member) -> &str {
     member.user_id.as_str()

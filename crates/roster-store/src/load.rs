@@ -16,8 +16,8 @@ use futures_util::stream::BoxStream;
 use futures_util::TryStreamExt;
 use roster_core::{
     DomainAllowlist, Email, IaAssignment, IaDuration, Invitation, InvitationStatus, Inviter,
-    Member, MemberStatus, OrgId, OrgRole, OrgSettings, OrgSnapshot, Role, SeatPolicy, Space,
-    SpaceId, SpaceRole, UserId,
+    LaterRoles, Member, MemberStatus, OrgId, OrgRole, OrgSettings, OrgSnapshot, Role, SeatPolicy,
+    Space, SpaceId, SpaceRole, UserId,
 };
 use sqlx::any::AnyRow;
 use sqlx::pool::PoolOptions;
@@ -253,16 +253,19 @@ where
             }
         };
         let mut rows = sqlx::query(&members).bind(org_id).fetch(&mut *conn);
+        let mut later = LaterRoles::default();
         while let Some(row) = next(&mut rows).await? {
             snapshot.add_member(member(&row)?);
             if roles == Roles::PerMember {
                 let pairs: Vec<StoredRole> =
                     serde_json::from_str(row.text(10)?).map_err(corrupt)?;
-                for StoredRole(space, role) in pairs {
-                    snapshot.load_space_role(row.text(0)?, space, role);
-                }
+                let pairs = pairs
+                    .iter()
+                    .map(|StoredRole(space, role)| (&**space, *role));
+                snapshot.hold_space_roles(&mut later, row.text(0)?, pairs);
             }
         }
+        snapshot.set_later_roles(later);
     }
     if roles == Roles::Rows {
         let mut rows = sqlx::query(SPACE_ROLES).bind(org_id).fetch(&mut *conn);

@@ -289,6 +289,11 @@ fn build(spec: &OrgSpec) -> World {
     };
     let mut users = vec![UserId::from("stranger")];
     let mut accounts = BTreeMap::new();
+    // Worlds with an odd number of members set their space roles the way
+    // the SQLite loader does, after every member is in; the others one by
+    // one, as the PostgreSQL loader does.
+    let roles_after_members = spec.members.len() % 2 == 1;
+    let mut later = LaterRoles::default();
     for (i, m) in spec.members.iter().enumerate() {
         let id = UserId::from(format!("m{i}"));
         let address = member_email(i, m.partner);
@@ -310,14 +315,23 @@ fn build(spec: &OrgSpec) -> World {
             )));
         }
         snap.add_member(member);
-        for (s, role) in m.space_roles.iter().enumerate().take(spec.spaces) {
-            if let Some(role) = role {
-                snap.load_space_role(&id, SPACES[s], *role);
+        let roles = m
+            .space_roles
+            .iter()
+            .enumerate()
+            .take(spec.spaces)
+            .filter_map(|(s, role)| Some((SPACES[s], (*role)?)));
+        if roles_after_members {
+            snap.hold_space_roles(&mut later, id.as_str(), roles);
+        } else {
+            for (space, role) in roles {
+                snap.load_space_role(&id, space, role);
             }
         }
         accounts.insert(address, id.clone());
         users.push(id);
     }
+    snap.set_later_roles(later);
     World {
         snap,
         now,
