@@ -38,10 +38,7 @@ impl DatabaseFiles {
     pub fn generation(&self) -> u64 {
         let mut hasher = rustc_hash::FxHasher::default();
         match self.log_metadata() {
-            Some(log) => {
-                true.hash(&mut hasher);
-                fingerprint(&log, &mut hasher);
-            }
+            Some(log) => fingerprint(&log, &mut hasher),
             None => {
                 if let Ok(database) = std::fs::metadata(&self.database) {
                     fingerprint(&database, &mut hasher);

@@ -381,9 +381,9 @@ impl Store {
         at_least: Option<i64>,
     ) -> Result<Option<Arc<OrgSnapshot>>, StoreError> {
         let org_id = org_id.as_str();
-        let fresh = |s: &Arc<OrgSnapshot>| at_least.is_none_or(|r| s.revision >= r);
+        let fresh = |hit: &Hit| at_least.is_none_or(|r| hit.snapshot.revision >= r);
         let generation = self.file_generation();
-        if let Some(hit) = self.cache.get(org_id).filter(|h| fresh(&h.snapshot)) {
+        if let Some(hit) = self.cache.get(org_id).filter(fresh) {
             if !self.changed_on_disk(org_id, &hit, generation).await? {
                 self.cache.served(true);
                 return Ok(Some(hit.snapshot));
@@ -404,14 +404,14 @@ impl Store {
                     Some(_) => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
                 }
             }
-            if let Some(hit) = self.cache.get(org_id).filter(|h| fresh(&h.snapshot)) {
+            if let Some(hit) = self.cache.get(org_id).filter(fresh) {
                 return Ok(Some(hit.snapshot));
             }
         }
         // One load per organization at a time in this process: whoever
         // waited for it finds the snapshot cached.
         let _loading = self.loading.enter(org_id).await;
-        if let Some(hit) = self.cache.get(org_id).filter(|h| fresh(&h.snapshot)) {
+        if let Some(hit) = self.cache.get(org_id).filter(fresh) {
             if !self.changed_on_disk(org_id, &hit, generation).await? {
                 return Ok(Some(hit.snapshot));
             }

@@ -83,7 +83,11 @@ impl Needle {
 
     /// Addresses are kept lowercase.
     fn in_address(&self, address: &str) -> bool {
-        self.finder.find(address.as_bytes()).is_some()
+        self.in_lowercase(address.as_bytes())
+    }
+
+    fn in_lowercase(&self, text: &[u8]) -> bool {
+        self.finder.find(text).is_some()
     }
 
     /// Whether the name contains the needle in any case: the same answer as
@@ -99,13 +103,13 @@ impl Needle {
             return false;
         }
         if name.len() > SHORT {
-            return self.in_address(&name.to_ascii_lowercase());
+            return self.in_lowercase(name.to_ascii_lowercase().as_bytes());
         }
         let mut lowered = [0u8; SHORT];
         let lowered = &mut lowered[..name.len()];
         lowered.copy_from_slice(name.as_bytes());
         lowered.make_ascii_lowercase();
-        self.finder.find(lowered).is_some()
+        self.in_lowercase(lowered)
     }
 }
 
