@@ -4,7 +4,116 @@
 //! randomness), the edges do, with [`IdKind::PREFIX`].
 
 use std::borrow::Borrow;
+use std::cmp::Ordering;
 use std::fmt;
+use std::hash::{Hash, Hasher};
+
+use arrayvec::ArrayString;
+
+/// How long an id's text may be and still be kept inside its value: a
+/// fresh id (`usr_` and 32 hex digits) fits, and so does a UUID behind a
+/// four-character prefix.
+const INLINE: usize = 40;
+
+/// An id's text. Kept inside the value when it fits, so a record holding
+/// an id answers "is this the id?" from the memory it already read (a
+/// decision confirms two ids), and a short id costs no allocation.
+#[derive(Clone)]
+enum IdText {
+    Inline(ArrayString<INLINE>),
+    Heap(Box<str>),
+}
+
+impl IdText {
+    fn as_str(&self) -> &str {
+        match self {
+            IdText::Inline(text) => text.as_str(),
+            IdText::Heap(text) => text,
+        }
+    }
+}
+
+impl From<&str> for IdText {
+    fn from(text: &str) -> Self {
+        match ArrayString::from(text) {
+            Ok(inline) => IdText::Inline(inline),
+            Err(_) => IdText::Heap(text.into()),
+        }
+    }
+}
+
+impl From<String> for IdText {
+    fn from(text: String) -> Self {
+        match ArrayString::from(&text) {
+            Ok(inline) => IdText::Inline(inline),
+            Err(_) => IdText::Heap(text.into_boxed_str()),
+        }
+    }
+}
+
+// Compared, ordered and hashed as the text itself, so that an id and its
+// `&str` (through `Borrow<str>`) find the same map entries.
+impl PartialEq for IdText {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for IdText {}
+
+impl PartialOrd for IdText {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for IdText {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl Hash for IdText {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl fmt::Debug for IdText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl serde::Serialize for IdText {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for IdText {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_str(IdTextVisitor)
+    }
+}
+
+struct IdTextVisitor;
+
+impl serde::de::Visitor<'_> for IdTextVisitor {
+    type Value = IdText;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<IdText, E> {
+        Ok(IdText::from(text))
+    }
+
+    fn visit_string<E: serde::de::Error>(self, text: String) -> Result<IdText, E> {
+        Ok(IdText::from(text))
+    }
+}
 
 /// What every id type shares.
 pub trait IdKind: Sized {
@@ -19,75 +128,75 @@ macro_rules! ids {
         $(#[$doc])*
         #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
         #[serde(transparent)]
-        pub struct $name(String);
+        pub struct $name(IdText);
 
         impl IdKind for $name {
             const PREFIX: &'static str = $prefix;
             fn new(id: impl Into<String>) -> Self {
-                $name(id.into())
+                $name(IdText::from(id.into()))
             }
             fn as_str(&self) -> &str {
-                &self.0
+                self.0.as_str()
             }
         }
 
         impl $name {
             /// An id from a trusted source (storage, a path, a fresh id).
             pub fn new(id: impl Into<String>) -> Self {
-                $name(id.into())
+                $name(IdText::from(id.into()))
             }
 
             pub fn as_str(&self) -> &str {
-                &self.0
+                self.0.as_str()
             }
         }
 
         impl Borrow<str> for $name {
             fn borrow(&self) -> &str {
-                &self.0
+                self.0.as_str()
             }
         }
 
         impl AsRef<str> for $name {
             fn as_ref(&self) -> &str {
-                &self.0
+                self.0.as_str()
             }
         }
 
         impl From<&str> for $name {
             fn from(id: &str) -> Self {
-                $name(id.to_owned())
+                $name(IdText::from(id))
             }
         }
 
         impl std::str::FromStr for $name {
             type Err = std::convert::Infallible;
             fn from_str(id: &str) -> Result<Self, Self::Err> {
-                Ok($name(id.to_owned()))
+                Ok($name(IdText::from(id)))
             }
         }
 
         impl From<String> for $name {
             fn from(id: String) -> Self {
-                $name(id)
+                $name(IdText::from(id))
             }
         }
 
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
+                f.write_str(self.0.as_str())
             }
         }
 
         impl PartialEq<str> for $name {
             fn eq(&self, other: &str) -> bool {
-                self.0 == other
+                self.0.as_str() == other
             }
         }
 
         impl PartialEq<&str> for $name {
             fn eq(&self, other: &&str) -> bool {
-                self.0 == *other
+                self.0.as_str() == *other
             }
         }
 
@@ -122,4 +231,48 @@ ids! {
     WebhookId = "whk",
     /// One delivery of an event to a webhook endpoint.
     DeliveryId = "dlv",
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use serde::de::IntoDeserializer;
+    use serde::Deserialize;
+
+    use super::*;
+
+    /// Ids on both sides of the inline limit, a multi-byte character
+    /// across it included, behave exactly as their text does.
+    #[test]
+    fn ids_kept_inline_or_not_compare_order_and_hash_as_their_text() {
+        let texts: Vec<String> = [0, 1, 35, 36, 39, 40, 41, 200]
+            .iter()
+            .map(|n| "u".repeat(*n))
+            .chain([format!("{}é", "u".repeat(39)), "usr_ÿ".into()])
+            .collect();
+        let ids: Vec<UserId> = texts.iter().map(|t| UserId::from(t.as_str())).collect();
+        let set: HashSet<UserId> = ids.iter().cloned().collect();
+        for (text, id) in texts.iter().zip(&ids) {
+            assert_eq!(id.as_str(), text);
+            assert_eq!(&UserId::from(text.clone()), id);
+            assert!(set.contains(text.as_str()), "{text:?} found by its text");
+            assert_eq!(format!("{id:?}"), format!("UserId({text:?})"));
+            for (other_text, other) in texts.iter().zip(&ids) {
+                assert_eq!(id.cmp(other), text.cmp(other_text), "{text:?} {other_text:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_id_reads_the_same_from_a_borrowed_or_an_owned_string() {
+        for text in ["usr_0123", &"x".repeat(64)] {
+            let borrowed: Result<UserId, serde::de::value::Error> =
+                UserId::deserialize(text.into_deserializer());
+            let owned: Result<UserId, serde::de::value::Error> =
+                UserId::deserialize(text.to_owned().into_deserializer());
+            assert_eq!(borrowed.ok().as_ref().map(UserId::as_str), Some(text));
+            assert_eq!(owned.ok().as_ref().map(UserId::as_str), Some(text));
+        }
+    }
 }

@@ -15,13 +15,47 @@ const CHUNK: usize = 256;
 /// organizations are small, and a cache holds many of them.
 const FIRST_CHUNK: usize = 4;
 
+/// One slot: empty or holding a value. The mark is a byte at the slot's
+/// start (`repr(u8)` rules out hiding it in a niche of the value, which the
+/// compiler may place anywhere in it), so confirming that a slot is full
+/// reads the line where the value begins.
+#[derive(Clone, Debug)]
+#[repr(u8)]
+enum Slot<T> {
+    Empty,
+    Full(T),
+}
+
+impl<T> Slot<T> {
+    fn as_ref(&self) -> Option<&T> {
+        match self {
+            Slot::Full(value) => Some(value),
+            Slot::Empty => None,
+        }
+    }
+
+    fn as_mut(&mut self) -> Option<&mut T> {
+        match self {
+            Slot::Full(value) => Some(value),
+            Slot::Empty => None,
+        }
+    }
+
+    fn take(&mut self) -> Option<T> {
+        match std::mem::replace(self, Slot::Empty) {
+            Slot::Full(value) => Some(value),
+            Slot::Empty => None,
+        }
+    }
+}
+
 /// A growable array of optional values kept in shared chunks of [`CHUNK`]
 /// slots (the last one may be shorter):
 /// a clone copies only the chunk pointers, changing one value copies only
 /// its chunk, and a read is one hop from the pointer to the value.
 #[derive(Clone, Debug)]
 pub(crate) struct Slots<T> {
-    chunks: Vec<Arc<[Option<T>]>>,
+    chunks: Vec<Arc<[Slot<T>]>>,
     /// Slots handed out; indexes are never reused.
     len: usize,
     /// Slots holding a value.
@@ -65,7 +99,8 @@ impl<T: Clone> Slots<T> {
         let i = self.len;
         let offset = i % CHUNK;
         if offset == 0 {
-            self.chunks.push((0..FIRST_CHUNK).map(|_| None).collect());
+            self.chunks
+                .push((0..FIRST_CHUNK).map(|_| Slot::Empty).collect());
         } else if self.chunks.last().is_some_and(|last| last.len() == offset) {
             self.grow_last((offset * 2).min(CHUNK));
         }
@@ -74,7 +109,7 @@ impl<T: Clone> Slots<T> {
             .last_mut()
             .and_then(|last| Arc::make_mut(last).get_mut(i % CHUNK))
         {
-            *slot = Some(value);
+            *slot = Slot::Full(value);
         }
         self.len += 1;
         self.live += 1;
@@ -87,12 +122,16 @@ impl<T: Clone> Slots<T> {
         let Some(last) = self.chunks.last_mut() else {
             return;
         };
-        let mut grown: Vec<Option<T>> = Vec::with_capacity(to);
+        let mut grown: Vec<Slot<T>> = Vec::with_capacity(to);
         match Arc::get_mut(last) {
-            Some(unique) => grown.extend(unique.iter_mut().map(Option::take)),
+            Some(unique) => grown.extend(
+                unique
+                    .iter_mut()
+                    .map(|slot| std::mem::replace(slot, Slot::Empty)),
+            ),
             None => grown.extend(last.iter().cloned()),
         }
-        grown.resize_with(to, || None);
+        grown.resize_with(to, || Slot::Empty);
         *last = grown.into();
     }
 
@@ -116,8 +155,8 @@ impl<T: Clone> Slots<T> {
     /// Changes every value `select` picks; only chunks holding one are copied.
     pub fn update_where(&mut self, select: impl Fn(&T) -> bool, mut change: impl FnMut(&mut T)) {
         for chunk in &mut self.chunks {
-            if chunk.iter().flatten().any(&select) {
-                for value in Arc::make_mut(chunk).iter_mut().flatten() {
+            if chunk.iter().filter_map(Slot::as_ref).any(&select) {
+                for value in Arc::make_mut(chunk).iter_mut().filter_map(Slot::as_mut) {
                     if select(value) {
                         change(value);
                     }

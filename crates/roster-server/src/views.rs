@@ -381,7 +381,7 @@ pub struct ActiveToken {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(untagged)]
 pub enum IntrospectionView {
-    Active(ActiveToken),
+    Active(Box<ActiveToken>),
     Inactive(InactiveToken),
 }
 

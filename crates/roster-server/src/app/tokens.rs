@@ -163,7 +163,7 @@ impl AppState {
             return Ok(inactive);
         };
         self.metrics.record_decision(true);
-        Ok(IntrospectionView::Active(ActiveToken {
+        Ok(IntrospectionView::Active(Box::new(ActiveToken {
             active: true,
             sub: user_id,
             org_id,
@@ -173,6 +173,6 @@ impl AppState {
             client_id: record.id,
             username: member.email.as_str().to_owned(),
             token_type: "Bearer".into(),
-        }))
+        })))
     }
 }
