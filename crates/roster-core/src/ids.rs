@@ -15,103 +15,138 @@ use arrayvec::ArrayString;
 /// four-character prefix.
 const INLINE: usize = 40;
 
-/// An id's text. Kept inside the value when it fits, so a record holding
-/// an id answers "is this the id?" from the memory it already read (a
-/// decision confirms two ids), and a short id costs no allocation.
+/// A string kept inside the value when it is at most 40 bytes: every id's
+/// text, and the short words a request carries (`"user"`, an action's
+/// name), so reading them costs no allocation. A record holding an id
+/// answers "is this the id?" from the memory it already read (a decision
+/// confirms two ids).
 #[derive(Clone)]
-enum IdText {
+pub struct ShortText(Text);
+
+#[derive(Clone)]
+enum Text {
     Inline(ArrayString<INLINE>),
     Heap(Box<str>),
 }
 
-impl IdText {
-    fn as_str(&self) -> &str {
-        match self {
-            IdText::Inline(text) => text.as_str(),
-            IdText::Heap(text) => text,
+impl ShortText {
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            Text::Inline(text) => text.as_str(),
+            Text::Heap(text) => text,
         }
     }
 }
 
-impl From<&str> for IdText {
+impl Default for ShortText {
+    fn default() -> Self {
+        ShortText(Text::Inline(ArrayString::new()))
+    }
+}
+
+impl PartialEq<str> for ShortText {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for ShortText {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl From<&str> for ShortText {
     fn from(text: &str) -> Self {
-        match ArrayString::from(text) {
-            Ok(inline) => IdText::Inline(inline),
-            Err(_) => IdText::Heap(text.into()),
-        }
+        ShortText(match ArrayString::from(text) {
+            Ok(inline) => Text::Inline(inline),
+            Err(_) => Text::Heap(text.into()),
+        })
     }
 }
 
-impl From<String> for IdText {
+impl From<String> for ShortText {
     fn from(text: String) -> Self {
-        match ArrayString::from(&text) {
-            Ok(inline) => IdText::Inline(inline),
-            Err(_) => IdText::Heap(text.into_boxed_str()),
-        }
+        ShortText(match ArrayString::from(&text) {
+            Ok(inline) => Text::Inline(inline),
+            Err(_) => Text::Heap(text.into_boxed_str()),
+        })
     }
 }
 
 // Compared, ordered and hashed as the text itself, so that an id and its
 // `&str` (through `Borrow<str>`) find the same map entries.
-impl PartialEq for IdText {
+impl PartialEq for ShortText {
     fn eq(&self, other: &Self) -> bool {
         self.as_str() == other.as_str()
     }
 }
 
-impl Eq for IdText {}
+impl Eq for ShortText {}
 
-impl PartialOrd for IdText {
+impl PartialOrd for ShortText {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
 
-impl Ord for IdText {
+impl Ord for ShortText {
     fn cmp(&self, other: &Self) -> Ordering {
         self.as_str().cmp(other.as_str())
     }
 }
 
-impl Hash for IdText {
+impl Hash for ShortText {
     fn hash<H: Hasher>(&self, state: &mut H) {
         self.as_str().hash(state);
     }
 }
 
-impl fmt::Debug for IdText {
+impl fmt::Debug for ShortText {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(self.as_str(), f)
     }
 }
 
-impl serde::Serialize for IdText {
+impl serde::Serialize for ShortText {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.as_str())
     }
 }
 
-impl<'de> serde::Deserialize<'de> for IdText {
+impl<'de> serde::Deserialize<'de> for ShortText {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_str(IdTextVisitor)
+        deserializer.deserialize_str(ShortTextVisitor)
     }
 }
 
-struct IdTextVisitor;
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for ShortText {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .into()
+    }
+}
 
-impl serde::de::Visitor<'_> for IdTextVisitor {
-    type Value = IdText;
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for ShortText {}
+
+struct ShortTextVisitor;
+
+impl serde::de::Visitor<'_> for ShortTextVisitor {
+    type Value = ShortText;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a string")
     }
 
-    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<IdText, E> {
-        Ok(IdText::from(text))
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<ShortText, E> {
+        Ok(ShortText::from(text))
     }
 
-    fn visit_string<E: serde::de::Error>(self, text: String) -> Result<IdText, E> {
-        Ok(IdText::from(text))
+    fn visit_string<E: serde::de::Error>(self, text: String) -> Result<ShortText, E> {
+        Ok(ShortText::from(text))
     }
 }
 
@@ -128,12 +163,12 @@ macro_rules! ids {
         $(#[$doc])*
         #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
         #[serde(transparent)]
-        pub struct $name(IdText);
+        pub struct $name(ShortText);
 
         impl IdKind for $name {
             const PREFIX: &'static str = $prefix;
             fn new(id: impl Into<String>) -> Self {
-                $name(IdText::from(id.into()))
+                $name(ShortText::from(id.into()))
             }
             fn as_str(&self) -> &str {
                 self.0.as_str()
@@ -143,7 +178,7 @@ macro_rules! ids {
         impl $name {
             /// An id from a trusted source (storage, a path, a fresh id).
             pub fn new(id: impl Into<String>) -> Self {
-                $name(IdText::from(id.into()))
+                $name(ShortText::from(id.into()))
             }
 
             pub fn as_str(&self) -> &str {
@@ -165,20 +200,26 @@ macro_rules! ids {
 
         impl From<&str> for $name {
             fn from(id: &str) -> Self {
-                $name(IdText::from(id))
+                $name(ShortText::from(id))
             }
         }
 
         impl std::str::FromStr for $name {
             type Err = std::convert::Infallible;
             fn from_str(id: &str) -> Result<Self, Self::Err> {
-                Ok($name(IdText::from(id)))
+                Ok($name(ShortText::from(id)))
             }
         }
 
         impl From<String> for $name {
             fn from(id: String) -> Self {
-                $name(IdText::from(id))
+                $name(ShortText::from(id))
+            }
+        }
+
+        impl From<ShortText> for $name {
+            fn from(id: ShortText) -> Self {
+                $name(id)
             }
         }
 
@@ -259,7 +300,11 @@ mod tests {
             assert!(set.contains(text.as_str()), "{text:?} found by its text");
             assert_eq!(format!("{id:?}"), format!("UserId({text:?})"));
             for (other_text, other) in texts.iter().zip(&ids) {
-                assert_eq!(id.cmp(other), text.cmp(other_text), "{text:?} {other_text:?}");
+                assert_eq!(
+                    id.cmp(other),
+                    text.cmp(other_text),
+                    "{text:?} {other_text:?}"
+                );
             }
         }
     }

@@ -47,7 +47,8 @@ pub use email::{Domain, DomainAllowlist, DomainPattern, Email, EmailError};
 pub use error::{Rejected, RuleError};
 pub use guards::{allowed_domains, guard_implementation_admin};
 pub use ids::{
-    BatchId, DeliveryId, IdKind, InvitationId, OrgId, SpaceId, TokenId, UserId, WebhookId,
+    BatchId, DeliveryId, IdKind, InvitationId, OrgId, ShortText, SpaceId, TokenId, UserId,
+    WebhookId,
 };
 pub use names::UnknownName;
 pub use org::Account;

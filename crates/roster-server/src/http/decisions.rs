@@ -11,7 +11,7 @@ use axum::Json;
 use roster_core::capabilities::{allowed_actions, allowed_subjects};
 use roster_core::page::first_in_order;
 use roster_core::{
-    decide, Action, Decision, OrgId, OrgSnapshot, Resource, SpaceId, Timestamp, UserId,
+    decide, Action, Decision, OrgId, OrgSnapshot, Resource, ShortText, SpaceId, Timestamp, UserId,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -26,23 +26,28 @@ use crate::state::AppState;
 pub struct Subject {
     /// `user`.
     #[serde(rename = "type")]
-    kind: String,
+    #[schema(value_type = String)]
+    kind: ShortText,
     #[serde(default)]
-    id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    id: Option<UserId>,
 }
 
 #[derive(Deserialize, Clone, ToSchema)]
 pub struct ActionBody {
     /// An action of the SPEC §4 catalog.
     #[schema(value_type = Action)]
-    name: String,
+    name: ShortText,
 }
 
 #[derive(Deserialize, Clone, Default, ToSchema)]
 pub struct Properties {
-    org_id: Option<String>,
-    space_id: Option<String>,
-    added_by: Option<String>,
+    #[schema(value_type = Option<String>)]
+    org_id: Option<OrgId>,
+    #[schema(value_type = Option<String>)]
+    space_id: Option<SpaceId>,
+    #[schema(value_type = Option<String>)]
+    added_by: Option<UserId>,
 }
 
 #[derive(Deserialize, Clone, ToSchema)]
@@ -50,8 +55,9 @@ pub struct ResourceBody {
     /// `organization`, `space`, `user` or `item`.
     #[serde(rename = "type")]
     #[schema(value_type = roster_core::ResourceType)]
-    kind: String,
-    id: Option<String>,
+    kind: ShortText,
+    #[schema(value_type = Option<String>)]
+    id: Option<ShortText>,
     #[serde(default)]
     properties: Properties,
 }
@@ -139,10 +145,14 @@ impl Question {
                 "subject.type must be user",
             ));
         }
-        let subject = UserId::from(required(subject.id, "subject.id")?);
-        let action: Action = required(e.action, "action")?.name.parse().map_err(
-            |err: roster_core::UnknownName| ApiError::invalid("action.name", err.to_string()),
-        )?;
+        let subject = required(subject.id, "subject.id")?;
+        let action: Action = required(e.action, "action")?
+            .name
+            .as_str()
+            .parse()
+            .map_err(|err: roster_core::UnknownName| {
+                ApiError::invalid("action.name", err.to_string())
+            })?;
         let resource = required(e.resource, "resource")?;
         let (org_id, target) = target(resource)?;
         // Someone acting as a user asks only about themselves, in their organization.
@@ -208,13 +218,16 @@ fn target(resource: ResourceBody) -> ApiResult<(OrgId, Target)> {
         id,
         properties,
     } = resource;
-    let org = |org: Option<String>| {
-        org.map(OrgId::from).ok_or_else(|| {
+    let org = |org: Option<OrgId>| {
+        org.ok_or_else(|| {
             ApiError::invalid("resource.properties.org_id", "the organization is required")
         })
     };
     Ok(match kind.as_str() {
-        "organization" => (org(id.or(properties.org_id))?, Target::Organization),
+        "organization" => (
+            org(id.map(OrgId::from).or(properties.org_id))?,
+            Target::Organization,
+        ),
         "space" => (
             org(properties.org_id)?,
             Target::Space(required(id, "resource.id")?.into()),
@@ -226,8 +239,8 @@ fn target(resource: ResourceBody) -> ApiResult<(OrgId, Target)> {
         "item" => (
             org(properties.org_id)?,
             Target::Item {
-                space_id: required(properties.space_id, "resource.properties.space_id")?.into(),
-                added_by: properties.added_by.map(UserId::from),
+                space_id: required(properties.space_id, "resource.properties.space_id")?,
+                added_by: properties.added_by,
             },
         ),
         other => {
@@ -460,7 +473,7 @@ pub async fn search_resource(
         ));
     }
     let mut resource = body.resource;
-    resource.id = Some(String::new());
+    resource.id = Some(ShortText::default());
     let q = Question::parse(
         Evaluation {
             subject: Some(body.subject),
@@ -611,13 +624,14 @@ pub async fn search_subject(
             "subject.type must be user",
         ));
     }
-    let action: Action = body
-        .action
-        .name
-        .parse()
-        .map_err(|err: roster_core::UnknownName| {
-            ApiError::invalid("action.name", err.to_string())
-        })?;
+    let action: Action =
+        body.action
+            .name
+            .as_str()
+            .parse()
+            .map_err(|err: roster_core::UnknownName| {
+                ApiError::invalid("action.name", err.to_string())
+            })?;
     let (org_id, target) = target(body.resource)?;
     let at_least = checked_at_least(body.context.as_ref())?;
     let page = body.page.parse(|t| id_token(t, "usr"))?;
@@ -672,7 +686,7 @@ pub async fn search_action(
             subject: Some(body.subject),
             // Any action: the question is which.
             action: Some(ActionBody {
-                name: Action::SpaceView.as_str().to_owned(),
+                name: ShortText::from(Action::SpaceView.as_str()),
             }),
             resource: Some(body.resource),
             context: body.context,
