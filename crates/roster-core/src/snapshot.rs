@@ -91,15 +91,24 @@ impl Member {
         }
     }
 
-    /// Members in user id order (an id of up to 40 bytes is kept in the
-    /// record itself, so ordering a million members reads no other memory).
+    /// Members in user id order: the ids' first 16 bytes as numbers, then
+    /// the whole ids on a tie. An id of up to 40 bytes is in the record, so
+    /// ordering a million members reads no other memory, and most
+    /// comparisons are one of two numbers rather than a call to `memcmp`.
     pub fn cmp_by_id(&self, other: &Member) -> std::cmp::Ordering {
-        self.user_id.cmp(&other.user_id)
+        let (mine, theirs) = (self.user_id.as_str(), other.user_id.as_str());
+        id_head(mine)
+            .cmp(&id_head(theirs))
+            .then_with(|| mine.cmp(theirs))
     }
 
     /// Whether this member's user id comes after `id` (a page's cursor).
     pub fn id_after(&self, id: &str) -> bool {
-        self.user_id.as_str() > id
+        let mine = self.user_id.as_str();
+        match id_head(mine).cmp(&id_head(id)) {
+            std::cmp::Ordering::Equal => mine > id,
+            order => order == std::cmp::Ordering::Greater,
+        }
     }
 
     pub fn is_active(&self) -> bool {
@@ -136,6 +145,20 @@ impl Member {
             }
             (Err(i), Some(role)) => self.space_roles.insert(i, (space, role)),
             (Err(_), None) => {}
+        }
+    }
+}
+
+/// A string's first 16 bytes as a number, zero-padded: in the same order as
+/// the strings themselves wherever the numbers differ (a tie says nothing).
+fn id_head(id: &str) -> u128 {
+    let bytes = id.as_bytes();
+    match bytes.first_chunk::<16>() {
+        Some(first) => u128::from_be_bytes(*first),
+        None => {
+            let mut head = [0u8; 16];
+            head[..bytes.len()].copy_from_slice(bytes);
+            u128::from_be_bytes(head)
         }
     }
 }
@@ -664,6 +687,7 @@ mod tests {
         let ids = [
             "",
             "a",
+            "a\u{0}",
             "usr_",
             "usr_0",
             "usr_00000000000",
