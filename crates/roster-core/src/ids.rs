@@ -244,9 +244,7 @@ macro_rules! ids {
         #[cfg(feature = "openapi")]
         impl utoipa::PartialSchema for $name {
             fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-                utoipa::openapi::ObjectBuilder::new()
-                    .schema_type(utoipa::openapi::schema::Type::String)
-                    .into()
+                <ShortText as utoipa::PartialSchema>::schema()
             }
         }
 

@@ -132,6 +132,31 @@ struct Question {
     at_least: Option<i64>,
 }
 
+impl Subject {
+    /// Only people are subjects.
+    fn check_user(&self) -> ApiResult<()> {
+        if self.kind != "user" {
+            return Err(ApiError::invalid(
+                "subject.type",
+                "subject.type must be user",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl ActionBody {
+    /// The catalog action named.
+    fn action(&self) -> ApiResult<Action> {
+        self.name
+            .as_str()
+            .parse()
+            .map_err(|err: roster_core::UnknownName| {
+                ApiError::invalid("action.name", err.to_string())
+            })
+    }
+}
+
 fn required<T>(value: Option<T>, field: &str) -> ApiResult<T> {
     value.ok_or_else(|| ApiError::invalid(field, format!("{field} is required")))
 }
@@ -139,20 +164,9 @@ fn required<T>(value: Option<T>, field: &str) -> ApiResult<T> {
 impl Question {
     fn parse(e: Evaluation, caller: &Caller) -> ApiResult<Question> {
         let subject = required(e.subject, "subject")?;
-        if subject.kind != "user" {
-            return Err(ApiError::invalid(
-                "subject.type",
-                "subject.type must be user",
-            ));
-        }
+        subject.check_user()?;
         let subject = required(subject.id, "subject.id")?;
-        let action: Action = required(e.action, "action")?
-            .name
-            .as_str()
-            .parse()
-            .map_err(|err: roster_core::UnknownName| {
-                ApiError::invalid("action.name", err.to_string())
-            })?;
+        let action = required(e.action, "action")?.action()?;
         let resource = required(e.resource, "resource")?;
         let (org_id, target) = target(resource)?;
         // Someone acting as a user asks only about themselves, in their organization.
@@ -618,20 +632,8 @@ pub async fn search_subject(
             "subject search lists other people: it takes the platform key",
         ));
     }
-    if body.subject.kind != "user" {
-        return Err(ApiError::invalid(
-            "subject.type",
-            "subject.type must be user",
-        ));
-    }
-    let action: Action =
-        body.action
-            .name
-            .as_str()
-            .parse()
-            .map_err(|err: roster_core::UnknownName| {
-                ApiError::invalid("action.name", err.to_string())
-            })?;
+    body.subject.check_user()?;
+    let action = body.action.action()?;
     let (org_id, target) = target(body.resource)?;
     let at_least = checked_at_least(body.context.as_ref())?;
     let page = body.page.parse(|t| id_token(t, "usr"))?;
