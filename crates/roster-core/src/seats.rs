@@ -8,13 +8,14 @@ use crate::ids::UserId;
 use crate::role::Role;
 use crate::snapshot::{Member, OrgSnapshot, Timestamp};
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Seats used and reserved against the limit. The holders themselves are
+/// [`OrgSnapshot::seat_holders`]: a write that only asks whether a seat is
+/// free counts them, and lists and sorts nobody.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SeatUsage {
     pub limit: Option<u32>,
     pub used: u32,
     pub reserved: u32,
-    /// The user ids holding a seat, sorted.
-    pub holders: Vec<UserId>,
 }
 
 impl SeatUsage {
@@ -48,18 +49,27 @@ impl OrgSnapshot {
     }
 
     pub fn seat_usage(&self, now: Timestamp) -> SeatUsage {
-        let mut holders: Vec<UserId> = self
+        let used = self.members().filter(|m| self.uses_seat(m, now)).count();
+        self.usage_of(used, now)
+    }
+
+    /// The user ids holding a seat at `now`, sorted, and the usage they
+    /// add up to (one walk over the members for both).
+    pub fn seat_holders(&self, now: Timestamp) -> (SeatUsage, Vec<&UserId>) {
+        let mut holders: Vec<&UserId> = self
             .members()
             .filter(|m| self.uses_seat(m, now))
-            .map(|m| m.user_id.clone())
+            .map(|m| &m.user_id)
             .collect();
         holders.sort_unstable();
-        let reserved = self.reserving_emails(now).len() as u32;
+        (self.usage_of(holders.len(), now), holders)
+    }
+
+    fn usage_of(&self, used: usize, now: Timestamp) -> SeatUsage {
         SeatUsage {
             limit: self.settings.seat_limit,
-            used: holders.len() as u32,
-            reserved,
-            holders,
+            used: u32::try_from(used).unwrap_or(u32::MAX),
+            reserved: u32::try_from(self.reserving_emails(now).len()).unwrap_or(u32::MAX),
         }
     }
 

@@ -194,6 +194,15 @@ async fn run(url: &str, label: &str, size: Size) -> Result<(), String> {
         }
     }
     figures.print();
+    // What a write that may take a seat (an invitation, a role, a
+    // reactivation) reads when the organization has a seat limit.
+    let mut figures = Figures::new("  in-process: seats used and reserved");
+    for _ in 0..20 {
+        let started = Instant::now();
+        std::hint::black_box(snap.seat_usage(app.now()));
+        figures.samples.push(started.elapsed());
+    }
+    figures.print();
     drop(snap);
     let get = |path: String| (Method::GET, path, None);
     repeat(&client, "members list, first page of 50", 200, |_| {

@@ -16,6 +16,7 @@ pub mod extract;
 pub mod http;
 pub mod jobs;
 mod json;
+pub mod json_text;
 pub mod limits;
 pub mod listener;
 pub mod metrics;

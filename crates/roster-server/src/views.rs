@@ -1,17 +1,21 @@
 //! The shapes of API.md, as types: what the API answers, what the OpenAPI
 //! document describes (generated from these), and what the tests' typed
-//! client reads back. Built from core types, never by hand as JSON.
+//! client reads back. Built from core types, never by hand as JSON, but
+//! for the two answers that can list a whole organization, the seats and
+//! a person's capabilities (see [`JsonText`]).
 
 use roster_core::capabilities::{Capabilities, SpaceView as SpaceViewKind};
 use roster_core::{
     Action, ActorKind, AuditAction, DeliveryId, EventType, IaDuration, Invitation,
-    InvitationStatus, Member, MemberStatus, OrgId, OrgRole, OrgSnapshot, Role, SpaceId, SpaceRole,
-    Timestamp, TokenId, TokenKind, Trigger, UserId, Webhook, WebhookId,
+    InvitationStatus, Member, MemberStatus, OrgId, OrgRole, OrgSnapshot, Role, SeatUsage, SpaceId,
+    SpaceRole, Timestamp, TokenId, TokenKind, Trigger, UserId, Webhook, WebhookId,
 };
 use roster_store::{AuditEntry, TokenRecord};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
+
+use crate::json_text::JsonText;
 
 /// RFC 3339 UTC with second precision, as API.md promises.
 pub fn time(t: Timestamp) -> String {
@@ -168,7 +172,10 @@ pub struct BulkView {
     pub results: Vec<BulkItemView>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+// The seats answer's shape. The answer itself is written by
+// `SeatsView::write` (every holder of a large organization is tens of
+// megabytes, see `JsonText`); the tests read it back as this type.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, ToSchema)]
 pub struct SeatsView {
     pub limit: Option<u32>,
     pub used: u32,
@@ -177,12 +184,29 @@ pub struct SeatsView {
     pub holders: Vec<UserId>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+impl SeatsView {
+    /// Writes the answer, with the holders read in place.
+    pub fn write(json: &mut JsonText, usage: SeatUsage, holders: &[&UserId]) {
+        json.raw(r#"{"limit":"#)
+            .number(usage.limit)
+            .raw(r#","used":"#)
+            .number(Some(usage.used))
+            .raw(r#","reserved":"#)
+            .number(Some(usage.reserved))
+            .raw(r#","available":"#)
+            .number(usage.available())
+            .raw(r#","holders":"#)
+            .strings(holders.iter().map(|id| id.as_str()))
+            .raw("}");
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, ToSchema)]
 pub struct AdminAreaView {
     pub sections: Vec<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SpaceViewName {
     Admin,
@@ -191,43 +215,53 @@ pub enum SpaceViewName {
     Sponsor,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, ToSchema)]
 pub struct SpaceCapabilitiesView {
     pub space_id: SpaceId,
     pub view: SpaceViewName,
     pub actions: Vec<Action>,
 }
 
+// The answer's shape: the answer itself is written by
+// `CapabilitiesView::write`; the tests read it back as this type.
 /// What the Admin Area shows a person (API.md "capabilities").
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, ToSchema)]
 pub struct CapabilitiesView {
     pub role_management: bool,
     pub admin_area: AdminAreaView,
     pub spaces: Vec<SpaceCapabilitiesView>,
 }
 
-impl From<Capabilities> for CapabilitiesView {
-    fn from(caps: Capabilities) -> Self {
-        CapabilitiesView {
-            role_management: caps.role_management,
-            admin_area: AdminAreaView {
-                sections: caps.sections.iter().map(|s| (*s).to_owned()).collect(),
-            },
-            spaces: caps
-                .spaces
-                .into_iter()
-                .map(|s| SpaceCapabilitiesView {
-                    space_id: s.space_id,
-                    view: match s.view {
-                        SpaceViewKind::Admin => SpaceViewName::Admin,
-                        SpaceViewKind::Facilitator => SpaceViewName::Facilitator,
-                        SpaceViewKind::Participant => SpaceViewName::Participant,
-                        SpaceViewKind::Sponsor => SpaceViewName::Sponsor,
-                    },
-                    actions: s.actions,
-                })
-                .collect(),
+impl CapabilitiesView {
+    /// Writes the answer from the core's (the Owner of 50,000 spaces gets
+    /// one of 23 MB).
+    pub fn write(json: &mut JsonText, caps: &Capabilities) {
+        json.raw(r#"{"role_management":"#)
+            .raw(if caps.role_management {
+                "true"
+            } else {
+                "false"
+            })
+            .raw(r#","admin_area":{"sections":"#)
+            .strings(caps.sections.iter().copied())
+            .raw(r#"},"spaces":["#);
+        for (i, space) in caps.spaces.iter().enumerate() {
+            json.raw(if i == 0 {
+                r#"{"space_id":"#
+            } else {
+                r#",{"space_id":"#
+            })
+            .string(space.space_id.as_str())
+            .raw(match space.view {
+                SpaceViewKind::Admin => r#","view":"admin","actions":"#,
+                SpaceViewKind::Facilitator => r#","view":"facilitator","actions":"#,
+                SpaceViewKind::Participant => r#","view":"participant","actions":"#,
+                SpaceViewKind::Sponsor => r#","view":"sponsor","actions":"#,
+            })
+            .strings(space.actions.iter().map(|action| action.as_str()))
+            .raw("}");
         }
+        json.raw("]}");
     }
 }
 

@@ -176,7 +176,9 @@ fn one_person_uses_one_seat_however_many_roles_they_hold() {
         apply(&mut snap, &change);
     }
     assert_eq!(usage(&snap), (2, 0));
-    assert_eq!(snap.seat_usage(now()).holders, [uid("a"), uid("owner")]);
+    let (usage, holders) = snap.seat_holders(now());
+    assert_eq!(holders, [&uid("a"), &uid("owner")]);
+    assert_eq!((usage.used, usage.reserved), (2, 0));
 }
 
 #[test]

@@ -47,10 +47,16 @@ impl Client {
     ) -> Result<(Duration, u16, Value, usize), String> {
         let request = self.request(method, path, actor, body);
         let started = Instant::now();
-        let response = request.send().await.map_err(|e| format!("{path}: {e}"))?;
+        let mut response = request.send().await.map_err(|e| format!("{path}: {e}"))?;
         let status = response.status().as_u16();
-        let bytes = response.bytes().await.map_err(|e| format!("{path}: {e}"))?;
+        // The pieces as they arrive, joined only once the last is in (a
+        // long answer joined as it comes would be timed in the copying).
+        let mut pieces = Vec::new();
+        while let Some(piece) = response.chunk().await.map_err(|e| format!("{path}: {e}"))? {
+            pieces.push(piece);
+        }
         let took = started.elapsed();
+        let bytes = pieces.concat();
         let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         Ok((took, status, value, bytes.len()))
     }

@@ -1,8 +1,9 @@
 //! Members (API.md "Members"): listing, role changes, deactivation,
 //! removal, bulk actions, seats and capabilities.
 
+use std::sync::Arc;
+
 use memchr::memmem;
-use roster_core::capabilities::capabilities;
 use roster_core::implementation_admin::remove_implementation_admin as remove_ia_rule;
 use roster_core::org_roles::change_org_role;
 use roster_core::page::first_in_order;
@@ -17,8 +18,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::views::{
-    space_roles, BulkItemView, BulkView, CapabilitiesView, MemberView, Page, RoleChangeView,
-    SeatsView, SpaceRoleView,
+    space_roles, BulkItemView, BulkView, MemberView, Page, RoleChangeView, SpaceRoleView,
 };
 use roster_store::Written;
 
@@ -305,31 +305,32 @@ impl AppState {
         .await
     }
 
-    pub async fn seats(&self, caller: &Caller, org: &OrgId) -> ApiResult<SeatsView> {
+    /// The snapshot to read the seats from, once the caller may
+    /// (`seats.view`), and the time to read them at.
+    pub async fn seats(
+        &self,
+        caller: &Caller,
+        org: &OrgId,
+    ) -> ApiResult<(Arc<OrgSnapshot>, Timestamp)> {
         let (_, snap) = self.read_as(caller, org, Action::SeatsView).await?;
-        let usage = snap.seat_usage(self.now());
-        Ok(SeatsView {
-            limit: usage.limit,
-            used: usage.used,
-            reserved: usage.reserved,
-            available: usage.available(),
-            holders: usage.holders,
-        })
+        Ok((snap, self.now()))
     }
 
-    /// What the Admin Area shows a person: to themselves or `members.view`.
+    /// The snapshot to read what the Admin Area shows a person from, once
+    /// the caller may (the person themselves, or `members.view`), and the
+    /// time to read it at (see [`capabilities`]).
     pub async fn capabilities(
         &self,
         caller: &Caller,
         org: &OrgId,
         user: &UserId,
-    ) -> ApiResult<CapabilitiesView> {
+    ) -> ApiResult<(Arc<OrgSnapshot>, Timestamp)> {
         let actor = caller.acting_in(org)?;
         let snap = self.snapshot(org, None).await?;
         let now = self.now();
         access::authorize_self_or(&snap, &actor, user, Action::MembersView, now)?;
         access::target(&snap, user, now)?;
-        Ok(capabilities(&snap, user, now).into())
+        Ok((snap, now))
     }
 }
 

@@ -1,6 +1,7 @@
 //! Members (API.md "Members").
 
 use axum::extract::State;
+use axum::response::Response;
 use axum::Json;
 use roster_core::{BulkAction, IaDuration, MemberStatus, OrgId, OrgRole, Role, UserId};
 use serde::Deserialize;
@@ -12,6 +13,7 @@ use crate::app::Ctx;
 use crate::auth::Caller;
 use crate::error::ApiResult;
 use crate::extract::{blank_is_none, present, ApiJson, ApiPath, ApiQuery, PageQuery};
+use crate::json_text::JsonText;
 use crate::state::AppState;
 use crate::views::{
     BulkView, CapabilitiesView, MemberView, Page, RoleChangeView, SeatsView, SignInLinkView,
@@ -178,8 +180,13 @@ pub async fn seats(
     State(app): State<AppState>,
     caller: Caller,
     ApiPath(org): ApiPath<OrgId>,
-) -> ApiResult<Json<SeatsView>> {
-    Ok(Json(app.seats(&caller, &org).await?))
+) -> ApiResult<Response> {
+    let (snap, now) = app.seats(&caller, &org).await?;
+    Ok(JsonText::stream(move |json| {
+        let (usage, holders) = snap.seat_holders(now);
+        SeatsView::write(json, usage, &holders);
+    })
+    .await)
 }
 
 /// What the Admin Area shows a person (themselves, or `members.view`).
@@ -190,8 +197,13 @@ pub async fn capabilities(
     State(app): State<AppState>,
     caller: Caller,
     ApiPath((org, user)): ApiPath<(OrgId, UserId)>,
-) -> ApiResult<Json<CapabilitiesView>> {
-    Ok(Json(app.capabilities(&caller, &org, &user).await?))
+) -> ApiResult<Response> {
+    let (snap, now) = app.capabilities(&caller, &org, &user).await?;
+    Ok(JsonText::stream(move |json| {
+        let caps = roster_core::capabilities::capabilities(&snap, &user, now);
+        CapabilitiesView::write(json, &caps);
+    })
+    .await)
 }
 
 /// A one-time admin UI sign-in link for a member (platform key; audited).

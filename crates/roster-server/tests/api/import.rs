@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use reqwest::header::CONTENT_TYPE;
 use reqwest::{Method, RequestBuilder, StatusCode};
 use roster_core::{
-    ActorKind, AuditAction, IaDuration, InvitationStatus, MemberStatus, OrgId, OrgRole, Role,
-    SpaceId, SpaceRole, UserId,
+    Action, ActorKind, AuditAction, IaDuration, InvitationStatus, MemberStatus, OrgId, OrgRole,
+    Role, SpaceId, SpaceRole, UserId,
 };
 use roster_server::error::Problem;
 use roster_server::views::{
@@ -29,6 +29,7 @@ on_both_backends!(
     implementation_admin_rows_follow_the_toggle_the_allowlist_and_the_duration_rules,
     add_is_for_the_platform_key_alone_and_invite_follows_the_callers_invitation_rights,
     a_large_add_import_lands_whole_with_every_member_readable_with_their_roles,
+    thousands_of_seat_holders_and_hundreds_of_spaces_arrive_whole_in_one_answer,
 );
 
 const ADD: &str = "?mode=add";
@@ -1324,6 +1325,76 @@ async fn bodies_are_json_or_csv_up_to_16_mib_and_50000_rows() {
         StatusCode::NOT_FOUND,
         "not_found",
         "an unknown organization",
+    );
+    app.stop().await;
+}
+
+/// The seats and an Owner's capabilities list a whole organization, so
+/// they are sent as they are written, in pieces (`json_text`): here both
+/// run over several pieces, and arrive whole.
+async fn thousands_of_seat_holders_and_hundreds_of_spaces_arrive_whole_in_one_answer(db: TestDb) {
+    let app = spawn(db).await;
+    let (org, owner) = app
+        .create_org("Acme Coaching", "owner@acme.test", None)
+        .await;
+    let mut spaces = Vec::new();
+    for n in 0..250 {
+        spaces.push(
+            app.create_space(&org, &owner, &format!("Program {n}"))
+                .await,
+        );
+    }
+    let lines: Vec<String> = (0..4_000)
+        .map(|n| format!("f{n}@acme.test,Facilitator {n},,,Program 7,facilitator"))
+        .collect();
+    let done = import(&app, &org, ADD, None, csv(&lines))
+        .await
+        .ok("import 4,000 facilitators");
+    assert_eq!(done.created.len(), 4_000);
+
+    let seats = app.seats(&org).await;
+    let mut everyone: Vec<UserId> = done
+        .created
+        .iter()
+        .map(|id| UserId::from(id.as_str()))
+        .collect();
+    everyone.push(owner.clone());
+    assert_eq!(seats.holders, sorted(everyone), "every holder, in id order");
+    assert_eq!(
+        (seats.limit, seats.used, seats.reserved, seats.available),
+        (None, 4_001, 0, None)
+    );
+    let holders_json = serde_json::to_vec(&seats.holders).unwrap_or_default().len();
+    assert!(
+        holders_json > 2 * 64 * 1024,
+        "{holders_json} bytes of holders"
+    );
+
+    let caps = app
+        .get_capabilities(&org, &owner, None)
+        .await
+        .ok("the Owner's capabilities");
+    assert!(caps.role_management);
+    let listed: Vec<&SpaceId> = caps.spaces.iter().map(|s| &s.space_id).collect();
+    assert_eq!(sorted(listed), sorted(spaces.iter().collect()));
+    let facilitator = app
+        .get_capabilities(&org, &UserId::from(done.created[0].as_str()), None)
+        .await
+        .ok("a facilitator's capabilities");
+    assert_eq!(facilitator.spaces.len(), 1);
+    for space in caps.spaces.iter().chain(&facilitator.spaces) {
+        assert!(space.actions.contains(&Action::SpaceView), "{space:?}");
+    }
+    let owner_actions = &caps.spaces[0].actions;
+    assert!(caps.spaces.iter().all(|s| &s.actions == owner_actions));
+    let spaces_json: usize = caps
+        .spaces
+        .iter()
+        .map(|s| s.space_id.as_str().len() + 16 * s.actions.len())
+        .sum();
+    assert!(
+        spaces_json > 64 * 1024,
+        "about {spaces_json} bytes of spaces"
     );
     app.stop().await;
 }
