@@ -1,22 +1,26 @@
 //! JSON written as text and sent as it is written, for the answers that
 //! can list a whole organization (every seat holder, every space an Owner
-//! opens). At a million members
-//! such an answer is tens of megabytes. Built whole, it would be a fresh
-//! buffer that the kernel faults in page by page on every request, after
-//! serde's writer escaped it byte by byte. Here it is written on a blocking
-//! thread (the walk over a million members would hold up a worker) in
-//! pieces of [`PIECE`] bytes, each sent while the next is written and then
-//! reused by the allocator, so the client reads while the server writes
-//! and the server holds a few pieces, not the answer. Each use has a view
-//! type with its shape, which the API tests read the answer back as.
+//! opens). At a million members such an answer is tens of megabytes.
+//! Built whole, it would be a fresh buffer that the kernel faults in page
+//! by page on every request, after serde's writer escaped it byte by byte.
+//! Here it is written on a blocking thread (the walk over a million
+//! members would hold up a worker) in pieces of [`PIECE`] bytes, each sent
+//! while the next is written and then reused by the allocator, so the
+//! client reads while the server writes and the server holds a few
+//! pieces, not the answer. A client that stops reading for [`STALLED`]
+//! loses the answer, and its thread is freed. Each use has a view type
+//! with its shape, which the API tests read the answer back as.
 
-use std::convert::Infallible;
 use std::io::Write as _;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt as _;
+use tokio::runtime::Handle;
 use tokio::sync::mpsc;
 
 use crate::error::ApiError;
@@ -25,29 +29,49 @@ use crate::error::ApiError;
 const PIECE: usize = 64 * 1024;
 /// Pieces written ahead of what the connection has taken.
 const AHEAD: usize = 4;
+/// How long a written piece waits for the connection to take it.
+const STALLED: Duration = Duration::from_secs(30);
 
 pub struct JsonText {
     piece: Vec<u8>,
     sink: mpsc::Sender<Bytes>,
-    /// False once the client has gone: the rest is not written.
+    runtime: Handle,
+    stalled: Duration,
+    /// False once the client has gone or stopped reading: the rest is not
+    /// written.
     open: bool,
 }
 
 impl JsonText {
     /// A `200 application/json` answer that `write` writes on a blocking
     /// thread. Decide everything that could fail before: once the answer
-    /// has started, it is sent whole. An answer that fits in one piece
-    /// (most do) is sent as one body with its length.
+    /// has started, it is sent whole, or cut short (the connection closed
+    /// without the answer's end, never a shorter answer that looks whole).
+    /// An answer that fits in one piece (most do) is sent as one body with
+    /// its length.
     pub async fn stream(write: impl FnOnce(&mut JsonText) + Send + 'static) -> Response {
+        Self::stream_waiting(STALLED, write).await
+    }
+
+    async fn stream_waiting(
+        stalled: Duration,
+        write: impl FnOnce(&mut JsonText) + Send + 'static,
+    ) -> Response {
         let (sink, mut pieces) = mpsc::channel(AHEAD);
+        let whole = Arc::new(AtomicBool::new(false));
+        let written = Arc::clone(&whole);
+        let runtime = Handle::current();
         let writer = tokio::task::spawn_blocking(move || {
             let mut json = JsonText {
                 piece: Vec::with_capacity(PIECE),
                 sink,
+                runtime,
+                stalled,
                 open: true,
             };
             write(&mut json);
             json.send();
+            written.store(json.open, Ordering::Release);
         });
         let Some(first) = pieces.recv().await else {
             // The writer sends at least its last piece, unless it failed.
@@ -60,9 +84,16 @@ impl JsonText {
         if first.len() < PIECE {
             return (json, first).into_response();
         }
-        let rest = futures_util::stream::unfold(pieces, |mut pieces| async move {
-            let piece = pieces.recv().await?;
-            Some((Ok::<_, Infallible>(piece), pieces))
+        let rest = futures_util::stream::unfold(Some(pieces), move |pieces| {
+            let whole = Arc::clone(&whole);
+            async move {
+                let mut pieces = pieces?;
+                match pieces.recv().await {
+                    Some(piece) => Some((Ok(piece), Some(pieces))),
+                    None if whole.load(Ordering::Acquire) => None,
+                    None => Some((Err(std::io::Error::other("the answer was cut short")), None)),
+                }
+            }
         });
         let body = futures_util::stream::once(async { Ok(first) }).chain(rest);
         (json, Body::from_stream(body)).into_response()
@@ -74,7 +105,10 @@ impl JsonText {
             return;
         }
         let piece = std::mem::replace(&mut self.piece, Vec::with_capacity(PIECE));
-        self.open = self.sink.blocking_send(Bytes::from(piece)).is_ok();
+        let sent = self
+            .runtime
+            .block_on(self.sink.send_timeout(Bytes::from(piece), self.stalled));
+        self.open = sent.is_ok();
     }
 
     fn send_if_full(&mut self) {
@@ -156,6 +190,13 @@ mod tests {
 
     use super::*;
 
+    /// The ids a writer of the tests below may have written when it stops:
+    /// a piece taken, the channel's, the one it could not send, and part of
+    /// the next.
+    fn most_written() -> usize {
+        (AHEAD + 3) * PIECE / r#""an id of some length","#.len()
+    }
+
     /// What an answer's client receives, and the length it was told.
     async fn received(write: impl FnOnce(&mut JsonText) + Send + 'static) -> (String, Option<u64>) {
         let answer = JsonText::stream(write).await;
@@ -229,10 +270,47 @@ mod tests {
         // The writer fills the pieces the channel holds, finds no one to
         // send the next to, and stops: it does not write 230 MB for no one.
         let pulled = finished.await.unwrap_or(usize::MAX);
-        let at_most = (AHEAD + 2) * PIECE / "\"an id of some length\",".len();
+        let at_most = most_written();
         assert!(
             pulled <= at_most,
             "{pulled} ids written, at most {at_most} expected"
         );
+    }
+
+    #[tokio::test]
+    async fn a_client_that_stops_reading_loses_the_answer_and_frees_the_writer() {
+        let (done, finished) = tokio::sync::oneshot::channel();
+        let answer = JsonText::stream_waiting(Duration::from_millis(50), move |json| {
+            let mut pulled = 0usize;
+            let ids = std::iter::repeat_n("an id of some length", 10_000_000).inspect(|_| {
+                pulled += 1;
+            });
+            json.strings(ids);
+            let _ = done.send(pulled);
+        })
+        .await;
+        let mut body = answer.into_body().into_data_stream();
+        assert!(matches!(body.next().await, Some(Ok(_))), "the first piece");
+        // Nothing more is read until the writer has given up.
+        let pulled = finished.await.unwrap_or(usize::MAX);
+        let at_most = most_written();
+        assert!(
+            pulled <= at_most,
+            "{pulled} ids written, at most {at_most} expected"
+        );
+        // The pieces written before still come, then the cut: the answer
+        // never ends as if it were whole.
+        let mut pieces = 1;
+        let end = loop {
+            match body.next().await {
+                Some(Ok(_)) => pieces += 1,
+                other => break other,
+            }
+        };
+        assert!(
+            matches!(end, Some(Err(_))),
+            "after {pieces} pieces: {end:?}"
+        );
+        assert!(pieces <= AHEAD + 2, "{pieces} pieces");
     }
 }

@@ -318,7 +318,7 @@ impl AppState {
 
     /// The snapshot to read what the Admin Area shows a person from, once
     /// the caller may (the person themselves, or `members.view`), and the
-    /// time to read it at (see [`capabilities`]).
+    /// time to read it at (see [`roster_core::capabilities::capabilities`]).
     pub async fn capabilities(
         &self,
         caller: &Caller,
