@@ -102,6 +102,12 @@ impl Member {
             .then_with(|| mine.cmp(theirs))
     }
 
+    /// The user id's first 16 bytes as a number, in the ids' order
+    /// wherever two differ (see [`Member::cmp_by_id`]).
+    pub(crate) fn id_head(&self) -> u128 {
+        id_head(self.user_id.as_str())
+    }
+
     /// Whether this member's user id comes after `id` (a page's cursor).
     pub fn id_after(&self, id: &str) -> bool {
         let mine = self.user_id.as_str();

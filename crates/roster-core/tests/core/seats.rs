@@ -490,3 +490,45 @@ fn resending_a_lapsed_invitation_needs_a_free_seat_and_acceptance_never_exceeds_
         "invitation_not_pending"
     );
 }
+
+#[test]
+fn seat_holders_are_listed_in_id_order_however_the_members_were_added() {
+    // Ids sharing their first 16 bytes, shorter than 16, past 40 (kept on
+    // the heap), a multi-byte character: added in order, then in reverse
+    // and shuffled.
+    let mut ids: Vec<String> = vec![
+        "usr_0192f3a17c2b-7000-a".into(),
+        "usr_0192f3a17c2b-7000-b".into(),
+        "usr_0192f3a17c2b-6fff".into(),
+        "a".into(),
+        "usr_0192f3a17c2b".into(),
+        "usr_0192f3a17c2c".into(),
+        format!("usr_{}", "9".repeat(40)),
+        "usr_é".into(),
+        "Zed".into(),
+    ];
+    ids.extend((0..200).map(|n| format!("usr_{:04}", (n * 7919) % 1000)));
+    let mut sorted_ids = ids.clone();
+    sorted_ids.sort();
+    let orders = [
+        sorted_ids.clone(),
+        sorted_ids.iter().rev().cloned().collect::<Vec<_>>(),
+        ids,
+    ];
+    for order in orders {
+        let mut snap = org();
+        for (n, id) in order.iter().enumerate() {
+            add_with_email(
+                &mut snap,
+                id,
+                &format!("m{n}@example.com"),
+                Some(OrgRole::Admin),
+            );
+        }
+        let (usage, holders) = snap.seat_holders(now());
+        let holders: Vec<&str> = holders.iter().map(|id| id.as_str()).collect();
+        assert_eq!(holders, sorted_ids, "added as {order:?}");
+        assert_eq!(usage.used as usize, sorted_ids.len());
+        assert_eq!(snap.seat_usage(now()), usage);
+    }
+}
