@@ -64,10 +64,12 @@ pub(crate) fn guard_seat(
     if snapshot.uses_seat(before, now) || !snapshot.uses_seat(after, now) {
         return Ok(());
     }
-    let usage = snapshot.seat_usage(now);
+    if snapshot.settings.seat_limit.is_none() {
+        return Ok(());
+    }
     // A pending invitation of this person already reserves their seat.
     let own_reservation = u32::from(snapshot.reserving_emails(now).contains(&after.email));
-    if usage.fits(1u32.saturating_sub(own_reservation)) {
+    if snapshot.seats_fit(1u32.saturating_sub(own_reservation), now) {
         Ok(())
     } else {
         Err(seat_limit_reached(snapshot))

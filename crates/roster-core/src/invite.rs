@@ -346,7 +346,7 @@ fn check_batch_seats(
     emails: &[Email],
     now: Timestamp,
 ) -> Result<(), RuleError> {
-    if !snapshot.settings.seat_policy.uses_seat(role) {
+    if snapshot.settings.seat_limit.is_none() || !snapshot.settings.seat_policy.uses_seat(role) {
         return Ok(());
     }
     let reserving = snapshot.reserving_emails(now);
@@ -358,7 +358,7 @@ fn check_batch_seats(
                 .is_some_and(|m| snapshot.uses_seat(m, now) || !m.is_active())
         })
         .count() as u32;
-    if snapshot.seat_usage(now).fits(needed) {
+    if snapshot.seats_fit(needed, now) {
         Ok(())
     } else {
         Err(seat_limit_reached(snapshot))
@@ -497,8 +497,10 @@ fn guard_acceptance_seat(
     }
     // The invitation's reservation becomes a seat, so the seats used after
     // it must fit the limit whatever else is reserved.
-    let usage = snapshot.seat_usage(now);
-    if usage.limit.is_none_or(|limit| usage.used < limit) {
+    let Some(limit) = snapshot.settings.seat_limit else {
+        return Ok(());
+    };
+    if snapshot.seat_usage(now).used < limit {
         Ok(())
     } else {
         Err(seat_limit_reached(snapshot))

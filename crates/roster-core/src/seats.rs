@@ -48,6 +48,13 @@ impl OrgSnapshot {
                 .any(|(_, r)| policy.uses_seat(Role::Space(r)))
     }
 
+    /// Whether `extra` more seats fit under the limit at `now`. Without a
+    /// limit nothing is counted: at a million members a count is a walk
+    /// over all of them, which a write need not make.
+    pub fn seats_fit(&self, extra: u32, now: Timestamp) -> bool {
+        self.settings.seat_limit.is_none() || self.seat_usage(now).fits(extra)
+    }
+
     pub fn seat_usage(&self, now: Timestamp) -> SeatUsage {
         let used = self.members().filter(|m| self.uses_seat(m, now)).count();
         self.usage_of(used, now)
