@@ -64,12 +64,9 @@ pub(crate) fn guard_seat(
     if snapshot.uses_seat(before, now) || !snapshot.uses_seat(after, now) {
         return Ok(());
     }
-    if snapshot.settings.seat_limit.is_none() {
-        return Ok(());
-    }
     // A pending invitation of this person already reserves their seat.
-    let own_reservation = u32::from(snapshot.reserving_emails(now).contains(&after.email));
-    if snapshot.seats_fit(1u32.saturating_sub(own_reservation), now) {
+    let needed = || u32::from(!snapshot.reserving_emails(now).contains(&after.email));
+    if snapshot.seats_fit(needed, now) {
         Ok(())
     } else {
         Err(seat_limit_reached(snapshot))

@@ -362,7 +362,7 @@ pub fn import(
         joining.push(person);
     }
     let needed = u32::try_from(needing_seats.len()).unwrap_or(u32::MAX);
-    if !snapshot.seats_fit(needed, now) {
+    if !snapshot.seats_fit(|| needed, now) {
         for person in needing_seats {
             refusals.add(
                 &person.rows,

@@ -346,18 +346,20 @@ fn check_batch_seats(
     emails: &[Email],
     now: Timestamp,
 ) -> Result<(), RuleError> {
-    if snapshot.settings.seat_limit.is_none() || !snapshot.settings.seat_policy.uses_seat(role) {
+    if !snapshot.settings.seat_policy.uses_seat(role) {
         return Ok(());
     }
-    let reserving = snapshot.reserving_emails(now);
-    let needed = emails
-        .iter()
-        .filter(|email| !reserving.contains(email))
-        .filter(|email| {
-            !current_member(snapshot, email, now)
-                .is_some_and(|m| snapshot.uses_seat(m, now) || !m.is_active())
-        })
-        .count() as u32;
+    let needed = || {
+        let reserving = snapshot.reserving_emails(now);
+        emails
+            .iter()
+            .filter(|email| !reserving.contains(email))
+            .filter(|email| {
+                !current_member(snapshot, email, now)
+                    .is_some_and(|m| snapshot.uses_seat(m, now) || !m.is_active())
+            })
+            .count() as u32
+    };
     if snapshot.seats_fit(needed, now) {
         Ok(())
     } else {

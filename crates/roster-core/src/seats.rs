@@ -49,10 +49,11 @@ impl OrgSnapshot {
     }
 
     /// Whether `extra` more seats fit under the limit at `now`. Without a
-    /// limit nothing is counted: at a million members a count is a walk
-    /// over all of them, which a write need not make.
-    pub fn seats_fit(&self, extra: u32, now: Timestamp) -> bool {
-        self.settings.seat_limit.is_none() || self.seat_usage(now).fits(extra)
+    /// limit neither the seats nor `extra` are counted: at a million
+    /// members a count is a walk over all of them, which a write need not
+    /// make.
+    pub fn seats_fit(&self, extra: impl FnOnce() -> u32, now: Timestamp) -> bool {
+        self.settings.seat_limit.is_none() || self.seat_usage(now).fits(extra())
     }
 
     pub fn seat_usage(&self, now: Timestamp) -> SeatUsage {
