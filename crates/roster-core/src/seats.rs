@@ -6,7 +6,7 @@ use rustc_hash::FxHashSet;
 use crate::email::Email;
 use crate::ids::UserId;
 use crate::role::Role;
-use crate::snapshot::{Member, OrgSnapshot, Timestamp};
+use crate::snapshot::{in_id_order, Member, OrgSnapshot, Timestamp};
 
 /// Seats used and reserved against the limit. The holders themselves are
 /// [`OrgSnapshot::seat_holders`]: a write that only asks whether a seat is
@@ -65,21 +65,10 @@ impl OrgSnapshot {
     /// add up to (one walk over the members for both).
     pub fn seat_holders(&self, now: Timestamp) -> (SeatUsage, Vec<&UserId>) {
         let holders: Vec<&Member> = self.members().filter(|m| self.uses_seat(m, now)).collect();
-        let holders: Vec<&UserId> = if holders.is_sorted_by(|a, b| a.cmp_by_id(b).is_le()) {
-            // Members loaded in id order stay in it: one comparison each.
-            holders.into_iter().map(|m| &m.user_id).collect()
-        } else {
-            // Sorted by the ids' first 16 bytes as numbers, kept beside
-            // each member, so that most comparisons read no record.
-            let mut keyed: Vec<(u128, &UserId)> = holders
-                .into_iter()
-                .map(|m| (m.id_head(), &m.user_id))
-                .collect();
-            keyed.sort_unstable_by(|(a_head, a), (b_head, b)| {
-                a_head.cmp(b_head).then_with(|| a.cmp(b))
-            });
-            keyed.into_iter().map(|(_, id)| id).collect()
-        };
+        let holders: Vec<&UserId> = in_id_order(holders, |&m| m.user_id.as_str())
+            .into_iter()
+            .map(|m| &m.user_id)
+            .collect();
         (self.usage_of(holders.len(), now), holders)
     }
 

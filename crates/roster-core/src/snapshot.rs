@@ -96,16 +96,7 @@ impl Member {
     /// ordering a million members reads no other memory, and most
     /// comparisons are one of two numbers rather than a call to `memcmp`.
     pub fn cmp_by_id(&self, other: &Member) -> std::cmp::Ordering {
-        let (mine, theirs) = (self.user_id.as_str(), other.user_id.as_str());
-        id_head(mine)
-            .cmp(&id_head(theirs))
-            .then_with(|| mine.cmp(theirs))
-    }
-
-    /// The user id's first 16 bytes as a number, in the ids' order
-    /// wherever two differ (see [`Member::cmp_by_id`]).
-    pub(crate) fn id_head(&self) -> u128 {
-        id_head(self.user_id.as_str())
+        cmp_ids(self.user_id.as_str(), other.user_id.as_str())
     }
 
     /// Whether this member's user id comes after `id` (a page's cursor).
@@ -153,6 +144,30 @@ impl Member {
             (Err(_), None) => {}
         }
     }
+}
+
+/// Two ids in their text's order, most often by their first 16 bytes as
+/// numbers rather than by a call to `memcmp`.
+fn cmp_ids(a: &str, b: &str) -> std::cmp::Ordering {
+    id_head(a).cmp(&id_head(b)).then_with(|| a.cmp(b))
+}
+
+/// `items` in the order of the ids `id` reads from them. Items already in
+/// that order cost one comparison each; others are sorted by their ids'
+/// first 16 bytes as numbers, kept beside them, so that most comparisons
+/// read no id.
+pub(crate) fn in_id_order<'a, T>(items: Vec<T>, id: impl Fn(&T) -> &'a str) -> Vec<T> {
+    if items.is_sorted_by(|a, b| cmp_ids(id(a), id(b)).is_le()) {
+        return items;
+    }
+    let mut keyed: Vec<(u128, T)> = items
+        .into_iter()
+        .map(|item| (id_head(id(&item)), item))
+        .collect();
+    keyed.sort_unstable_by(|(a_head, a), (b_head, b)| {
+        a_head.cmp(b_head).then_with(|| id(a).cmp(id(b)))
+    });
+    keyed.into_iter().map(|(_, item)| item).collect()
 }
 
 /// A string's first 16 bytes as a number, zero-padded: in the same order as
@@ -590,6 +605,21 @@ impl OrgSnapshot {
         self.email_index.insert(email, idx, members, member_email);
     }
 
+    /// Adds the members a loader read, in user id order whatever order
+    /// they arrived in: walks over every member (seat holders, pages) then
+    /// find them in order, and their records lie in it.
+    pub fn add_loaded_members(&mut self, members: Vec<Member>) {
+        let order = in_id_order((0..members.len()).collect(), |&i| {
+            members.get(i).map_or("", |m| m.user_id.as_str())
+        });
+        let mut members: Vec<Option<Member>> = members.into_iter().map(Some).collect();
+        for i in order {
+            if let Some(member) = members.get_mut(i).and_then(Option::take) {
+                self.add_member(member);
+            }
+        }
+    }
+
     pub fn add_space(&mut self, space: Space) {
         if self.space_index(space.id.as_str()).is_some() {
             return;
@@ -616,8 +646,8 @@ impl OrgSnapshot {
         }
     }
 
-    /// Keeps a member's space roles, read with the member, to be set once
-    /// every member is in ([`OrgSnapshot::set_later_roles`]): the members'
+    /// Keeps space roles of a member already in, to be set once every
+    /// member is in ([`OrgSnapshot::set_later_roles`]): the members'
     /// strings then lie together in memory, and their role lists after
     /// them, so a walk over every address (`q=`) reads far fewer cache
     /// lines than when each member's role list sits between its strings
@@ -638,9 +668,14 @@ impl OrgSnapshot {
         }
     }
 
-    /// Sets the roles kept by [`OrgSnapshot::hold_space_roles`].
-    /// Each member's list is made once at its size.
-    pub fn set_later_roles(&mut self, later: LaterRoles) {
+    /// Sets the roles kept by [`OrgSnapshot::hold_space_roles`], in any
+    /// order. Each member's list is made once at its size, and the lists
+    /// lie in the members' order.
+    pub fn set_later_roles(&mut self, mut later: LaterRoles) {
+        if !later.0.is_sorted_by_key(|&(member, ..)| member) {
+            // Stable: of two roles held for one space, the later one stays.
+            later.0.sort_by_key(|&(member, ..)| member);
+        }
         for held in later.0.chunk_by(|a, b| a.0 == b.0) {
             let member = held
                 .first()
@@ -721,6 +756,60 @@ mod tests {
                 assert_eq!(member(a).cmp_by_id(&member(b)), a.cmp(b), "{a:?} / {b:?}");
                 assert_eq!(member(a).id_after(b), a > b, "{a:?} after {b:?}");
             }
+        }
+    }
+
+    #[test]
+    fn members_loaded_out_of_order_lie_in_id_order_and_keep_their_roles() {
+        let ids = ["m9", "m10", "usr_b", "m1", "usr_é", "usr_a", "m100", "a"];
+        let mut snap = OrgSnapshot::new("org".into(), "Org".into(), OrgSettings::default());
+        for space in ["s1", "s2", "s3"] {
+            snap.add_space(Space {
+                id: space.into(),
+                name: space.into(),
+            });
+        }
+        let members = ids.iter().enumerate().map(|(i, id)| {
+            let address = format!("member{i}@example.com");
+            let email = Email::parse(&address).unwrap_or_else(|e| panic!("{e}"));
+            Member::new(UserId::from(*id), email, id.to_string())
+        });
+        snap.add_loaded_members(members.collect());
+        // Roles as PostgreSQL may list them: neither by member nor by space.
+        let mut later = LaterRoles::default();
+        for (space, role) in [
+            ("s3", SpaceRole::Sponsor),
+            ("s1", SpaceRole::Participant),
+            ("s2", SpaceRole::Facilitator),
+        ] {
+            for id in ids.iter().rev() {
+                snap.hold_space_roles(&mut later, id, [(space, role)]);
+            }
+        }
+        snap.set_later_roles(later);
+        snap.loaded();
+
+        let mut sorted = ids;
+        sorted.sort_unstable();
+        let walked: Vec<&str> = snap.members().map(|m| m.user_id.as_str()).collect();
+        assert_eq!(walked, sorted);
+        for (i, id) in ids.iter().enumerate() {
+            let found = snap.member_by_id(id).map(|m| m.user_id.as_str());
+            assert_eq!(found, Some(*id));
+            let address = Email::parse(&format!("member{i}@example.com"));
+            let by_email = address.ok().and_then(|e| snap.member_by_email(&e));
+            assert_eq!(by_email.map(|m| m.user_id.as_str()), Some(*id));
+            let member = snap.member_by_id(id).unwrap_or_else(|| panic!("{id}"));
+            let roles: Vec<(String, SpaceRole)> = snap
+                .space_roles_of(member)
+                .map(|(space, role)| (space.to_string(), role))
+                .collect();
+            let expected = [
+                ("s1", SpaceRole::Participant),
+                ("s2", SpaceRole::Facilitator),
+                ("s3", SpaceRole::Sponsor),
+            ];
+            assert_eq!(roles, expected.map(|(s, r)| (s.to_string(), r)), "{id}");
         }
     }
 }

@@ -254,24 +254,38 @@ where
         };
         let mut rows = sqlx::query(&members).bind(org_id).fetch(&mut *conn);
         let mut later = LaterRoles::default();
-        while let Some(row) = next(&mut rows).await? {
-            snapshot.add_member(member(&row)?);
-            if roles == Roles::PerMember {
-                let pairs: Vec<StoredRole> =
-                    serde_json::from_str(row.text(10)?).map_err(corrupt)?;
-                let pairs = pairs
-                    .iter()
-                    .map(|StoredRole(space, role)| (&**space, *role));
-                snapshot.hold_space_roles(&mut later, row.text(0)?, pairs);
+        match roles {
+            // SQLite hands the members over in id order, their roles
+            // beside them: each is added as it comes.
+            Roles::PerMember => {
+                while let Some(row) = next(&mut rows).await? {
+                    snapshot.add_member(member(&row)?);
+                    let pairs: Vec<StoredRole> =
+                        serde_json::from_str(row.text(10)?).map_err(corrupt)?;
+                    let pairs = pairs
+                        .iter()
+                        .map(|StoredRole(space, role)| (&**space, *role));
+                    snapshot.hold_space_roles(&mut later, row.text(0)?, pairs);
+                }
+            }
+            // PostgreSQL's come in the join's order, to be put in id order,
+            // and their roles in the order they lie on disk.
+            Roles::Rows => {
+                let mut loaded = Vec::new();
+                while let Some(row) = next(&mut rows).await? {
+                    loaded.push(member(&row)?);
+                }
+                snapshot.add_loaded_members(loaded);
+                drop(rows);
+                let mut rows = sqlx::query(SPACE_ROLES).bind(org_id).fetch(&mut *conn);
+                while let Some(row) = next(&mut rows).await? {
+                    let role = parsed(row.text(2)?)?;
+                    let pair = std::iter::once((row.text(1)?, role));
+                    snapshot.hold_space_roles(&mut later, row.text(0)?, pair);
+                }
             }
         }
         snapshot.set_later_roles(later);
-    }
-    if roles == Roles::Rows {
-        let mut rows = sqlx::query(SPACE_ROLES).bind(org_id).fetch(&mut *conn);
-        while let Some(row) = next(&mut rows).await? {
-            snapshot.load_space_role(row.text(0)?, row.text(1)?, parsed(row.text(2)?)?);
-        }
     }
     {
         let pending = format!(

@@ -289,11 +289,14 @@ fn build(spec: &OrgSpec) -> World {
     };
     let mut users = vec![UserId::from("stranger")];
     let mut accounts = BTreeMap::new();
-    // Worlds with an odd number of members set their space roles the way
-    // the SQLite loader does, after every member is in; the others one by
-    // one, as the PostgreSQL loader does.
-    let roles_after_members = spec.members.len() % 2 == 1;
+    // Worlds with an odd number of members are loaded the way the SQLite
+    // loader does: each member as it comes, its roles held until every
+    // member is in. The others the PostgreSQL loader's way: every member at
+    // once, out of id order, then the roles, scattered.
+    let member_by_member = spec.members.len() % 2 == 1;
     let mut later = LaterRoles::default();
+    let mut all_at_once = Vec::new();
+    let mut roles_afterwards = Vec::new();
     for (i, m) in spec.members.iter().enumerate() {
         let id = UserId::from(format!("m{i}"));
         let address = member_email(i, m.partner);
@@ -314,22 +317,26 @@ fn build(spec: &OrgSpec) -> World {
                 Some(first_owner.clone()),
             )));
         }
-        snap.add_member(member);
         let roles = m
             .space_roles
             .iter()
             .enumerate()
             .take(spec.spaces)
             .filter_map(|(s, role)| Some((SPACES[s], (*role)?)));
-        if roles_after_members {
+        if member_by_member {
+            snap.add_member(member);
             snap.hold_space_roles(&mut later, id.as_str(), roles);
         } else {
-            for (space, role) in roles {
-                snap.load_space_role(&id, space, role);
-            }
+            all_at_once.push(member);
+            roles_afterwards.extend(roles.map(|(space, role)| (id.clone(), space, role)));
         }
         accounts.insert(address, id.clone());
         users.push(id);
+    }
+    all_at_once.reverse();
+    snap.add_loaded_members(all_at_once);
+    for (id, space, role) in roles_afterwards.into_iter().rev() {
+        snap.hold_space_roles(&mut later, id.as_str(), [(space, role)]);
     }
     snap.set_later_roles(later);
     World {
