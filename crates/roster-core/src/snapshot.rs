@@ -629,8 +629,10 @@ impl OrgSnapshot {
         self.space_index.insert(id, idx, &self.spaces, space_id_of);
     }
 
-    /// Loader entry point for one explicit space role, by the ids as stored
-    /// (a loader reads them as text: no id is made for each of millions).
+    /// Sets one explicit space role at once, by the ids as text (no id is
+    /// made for each of millions). Tests and benchmarks build snapshots
+    /// this way; the loaders hold the roles until every member is in
+    /// ([`OrgSnapshot::hold_space_roles`]).
     pub fn load_space_role(
         &mut self,
         user_id: impl AsRef<str>,

@@ -75,6 +75,25 @@ async fn call(base: &str, path: &str, actor: Option<&str>, body: Value) -> Value
     resp.json().await.unwrap_or(Value::Null)
 }
 
+/// The ids of an organization's events, oldest first.
+async fn feed(base: &str, org: &str) -> Vec<String> {
+    let feed: Value = reqwest::Client::new()
+        .get(format!("{base}/v1/orgs/{org}/events"))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    feed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mail_interrupted_by_sigkill_is_delivered_after_restart_with_its_message_id() {
     let dir = std::env::temp_dir().join(format!("roster-crash-{}", std::process::id()));
@@ -169,7 +188,7 @@ async fn a_webhook_interrupted_by_sigkill_arrives_after_restart_with_its_webhook
     let db = format!("sqlite://{}", dir.join("roster.db").display());
     let smtp = SmtpReceiver::start().await;
     let receiver = receiver::Receiver::start().await;
-    // The first request is taken but never answered: the server is killed
+    // The requests are taken but never answered: the server is killed
     // while it waits.
     receiver.slow(Duration::from_secs(3_600));
 
@@ -189,10 +208,15 @@ async fn a_webhook_interrupted_by_sigkill_arrives_after_restart_with_its_webhook
         json!({"name": "Crash Co", "owner_email": "owner@crash.test"}),
     )
     .await;
-    receiver.wait_for(1).await;
+    // The organization's events go out at the same time: wait for every
+    // one of them, so that none arrives from the killed server once the
+    // count below is taken.
+    let events = feed(&server.base, org["id"].as_str().unwrap()).await;
+    receiver.wait_for(events.len()).await;
     server.child.kill().unwrap();
     server.child.wait().unwrap();
     let before_crash = receiver.got().len();
+    assert_eq!(before_crash, events.len(), "{:#?}", receiver.got());
     receiver.slow(Duration::ZERO);
 
     let mut server = start(&db, smtp.port).await;
@@ -206,25 +230,10 @@ async fn a_webhook_interrupted_by_sigkill_arrives_after_restart_with_its_webhook
     .await;
     call(&server.base, "/v1/dev/sweep", None, json!({})).await;
     call(&server.base, "/v1/dev/sweep", None, json!({})).await;
-    let feed: Value = reqwest::Client::new()
-        .get(format!(
-            "{}/v1/orgs/{}/events",
-            server.base,
-            org["id"].as_str().unwrap()
-        ))
-        .bearer_auth(KEY)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let events: Vec<&str> = feed["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["id"].as_str().unwrap())
-        .collect();
+    assert_eq!(
+        feed(&server.base, org["id"].as_str().unwrap()).await,
+        events
+    );
     let got = receiver.got();
     assert!(got.iter().all(|d| d.verified_by.len() == 1), "{got:#?}");
     let after_restart: Vec<&str> = got[before_crash..].iter().map(|d| d.id.as_str()).collect();
@@ -235,14 +244,12 @@ async fn a_webhook_interrupted_by_sigkill_arrives_after_restart_with_its_webhook
     );
     for event in &events {
         assert!(
-            after_restart.contains(event),
+            after_restart.contains(&event.as_str()),
             "{event} arrives after the restart"
         );
     }
     assert!(
-        got[..before_crash]
-            .iter()
-            .all(|d| events.contains(&d.id.as_str())),
+        got[..before_crash].iter().all(|d| events.contains(&d.id)),
         "what arrived before the crash was the same events, with the same webhook-id"
     );
     server.child.kill().unwrap();
