@@ -208,18 +208,36 @@ impl<K: Hash + Eq + Clone> Lookup<K> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let holds = |index: u32| slots.get(index).is_some_and(|value| key_of(value) == key);
+        self.find(key, slots, key_of).map(|(index, _)| index)
+    }
+
+    /// The slot holding `key` and its value, read once: confirming the key
+    /// reads the value a caller wants next.
+    pub fn find<'s, T: Clone, Q>(
+        &self,
+        key: &Q,
+        slots: &'s Slots<T>,
+        key_of: impl Fn(&T) -> &Q,
+    ) -> Option<(u32, &'s T)>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let holding = |index: u32| slots.get(index).filter(|value| key_of(value) == key);
         let hash = FxBuildHasher.hash_one(key);
-        if let Some((index, _)) = self
-            .built
-            .find(hash, |(index, tag)| *tag == tag_of(hash) && holds(*index))
-        {
-            return Some(*index);
+        let mut found = None;
+        self.built.find(hash, |&(index, tag)| {
+            found = (tag == tag_of(hash))
+                .then(|| holding(index))
+                .flatten()
+                .map(|value| (index, value));
+            found.is_some()
+        });
+        if found.is_some() || self.recent.is_empty() {
+            return found;
         }
-        if self.recent.is_empty() {
-            return None;
-        }
-        self.recent.get(key).copied().filter(|index| holds(*index))
+        let index = *self.recent.get(key)?;
+        holding(index).map(|value| (index, value))
     }
 
     /// Records that `key` is now in slot `index`.

@@ -386,7 +386,8 @@ impl OrgSnapshot {
 
     /// A member by a raw id (the decision path's subject, not yet typed).
     pub fn member_by_id(&self, user_id: &str) -> Option<&Member> {
-        self.members.get(self.user_slot(user_id)?)
+        let found = self.user_index.find(user_id, &self.members, member_id);
+        found.map(|(_, member)| member)
     }
 
     pub fn members(&self) -> impl Iterator<Item = &Member> {
@@ -398,8 +399,8 @@ impl OrgSnapshot {
     }
 
     pub fn member_by_email(&self, email: &Email) -> Option<&Member> {
-        let slot = self.email_index.get(email, &self.members, member_email)?;
-        self.members.get(slot)
+        let found = self.email_index.find(email, &self.members, member_email);
+        found.map(|(_, member)| member)
     }
 
     fn user_slot(&self, user_id: &str) -> Option<u32> {
@@ -411,7 +412,8 @@ impl OrgSnapshot {
     }
 
     pub fn space(&self, space_id: &SpaceId) -> Option<&Space> {
-        self.spaces.get(self.space_index(space_id.as_str())?)
+        let found = self.space_index.find(space_id.as_str(), &self.spaces, space_id_of);
+        found.map(|(_, space)| space)
     }
 
     pub fn spaces(&self) -> impl Iterator<Item = &Space> {
