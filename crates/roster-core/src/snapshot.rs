@@ -412,7 +412,9 @@ impl OrgSnapshot {
     }
 
     pub fn space(&self, space_id: &SpaceId) -> Option<&Space> {
-        let found = self.space_index.find(space_id.as_str(), &self.spaces, space_id_of);
+        let found = self
+            .space_index
+            .find(space_id.as_str(), &self.spaces, space_id_of);
         found.map(|(_, space)| space)
     }
 
