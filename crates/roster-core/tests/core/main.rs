@@ -5,6 +5,7 @@
 
 mod common;
 
+mod at_scale;
 mod deactivate_remove_leave;
 mod email_fuzzing;
 mod implementation_admin;
