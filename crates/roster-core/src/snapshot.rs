@@ -610,8 +610,8 @@ impl OrgSnapshot {
     }
 
     /// Adds the members a loader read, in user id order whatever order
-    /// they arrived in: walks over every member (seat holders, pages) then
-    /// find them in order, and their records lie in it.
+    /// they arrived in, so that their records lie in that order and the
+    /// walks that answer in it (seat holders, pages) meet them in it.
     pub fn add_loaded_members(&mut self, members: Vec<Member>) {
         let order = in_id_order((0..members.len()).collect(), |&i| {
             members.get(i).map_or("", |m| m.user_id.as_str())

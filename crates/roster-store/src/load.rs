@@ -1,8 +1,11 @@
 //! Loading an organization's decision snapshot: the organization, its
 //! spaces, members (with their space roles on SQLite, see [`Roles`]),
-//! space roles (PostgreSQL) and pending invitations, their rows streamed
-//! straight into the snapshot (never all held at once) and decoded by
-//! position.
+//! space roles (PostgreSQL, and a write's load) and pending invitations,
+//! decoded by position. Rows are streamed, not fetched all at once; what
+//! is held while a load runs is the snapshot being built, each space role
+//! as a 12-byte triple until every member is in, and, where the roles come
+//! as rows of their own, the members themselves until all are read (to be
+//! added in id order).
 //!
 //! Loads read through the database's own driver (a small pool of their own,
 //! [`Loads`]), in one read-only transaction; writes that find no snapshot
@@ -255,8 +258,10 @@ where
         let mut rows = sqlx::query(&members).bind(org_id).fetch(&mut *conn);
         let mut later = LaterRoles::default();
         match roles {
-            // SQLite hands the members over in id order, their roles
-            // beside them: each is added as it comes.
+            // SQLite reads the members through their primary key, so in
+            // id order (nothing relies on it: the walks that answer in id
+            // order check it), their roles beside them: each member is
+            // added as it comes.
             Roles::PerMember => {
                 while let Some(row) = next(&mut rows).await? {
                     snapshot.add_member(member(&row)?);
@@ -268,8 +273,9 @@ where
                     snapshot.hold_space_roles(&mut later, row.text(0)?, pairs);
                 }
             }
-            // PostgreSQL's come in the join's order, to be put in id order,
-            // and their roles in the order they lie on disk.
+            // Members in the join's order (PostgreSQL's plan, or any
+            // order): all are read, then added in id order; their roles
+            // follow in the order they lie on disk.
             Roles::Rows => {
                 let mut loaded = Vec::new();
                 while let Some(row) = next(&mut rows).await? {

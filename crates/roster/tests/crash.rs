@@ -212,6 +212,7 @@ async fn a_webhook_interrupted_by_sigkill_arrives_after_restart_with_its_webhook
     // one of them, so that none arrives from the killed server once the
     // count below is taken.
     let events = feed(&server.base, org["id"].as_str().unwrap()).await;
+    assert!(!events.is_empty(), "creating an organization is an event");
     receiver.wait_for(events.len()).await;
     server.child.kill().unwrap();
     server.child.wait().unwrap();
