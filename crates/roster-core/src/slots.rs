@@ -211,6 +211,20 @@ impl<K: Hash + Eq + Clone> Lookup<K> {
         self.find(key, slots, key_of).map(|(index, _)| index)
     }
 
+    /// The value whose key is `key`.
+    pub fn value<'s, T: Clone, Q>(
+        &self,
+        key: &Q,
+        slots: &'s Slots<T>,
+        key_of: impl Fn(&T) -> &Q,
+    ) -> Option<&'s T>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.find(key, slots, key_of).map(|(_, value)| value)
+    }
+
     /// The slot holding `key` and its value, read once: confirming the key
     /// reads the value a caller wants next.
     pub fn find<'s, T: Clone, Q>(

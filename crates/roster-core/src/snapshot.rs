@@ -386,8 +386,7 @@ impl OrgSnapshot {
 
     /// A member by a raw id (the decision path's subject, not yet typed).
     pub fn member_by_id(&self, user_id: &str) -> Option<&Member> {
-        let found = self.user_index.find(user_id, &self.members, member_id);
-        found.map(|(_, member)| member)
+        self.user_index.value(user_id, &self.members, member_id)
     }
 
     pub fn members(&self) -> impl Iterator<Item = &Member> {
@@ -399,8 +398,7 @@ impl OrgSnapshot {
     }
 
     pub fn member_by_email(&self, email: &Email) -> Option<&Member> {
-        let found = self.email_index.find(email, &self.members, member_email);
-        found.map(|(_, member)| member)
+        self.email_index.value(email, &self.members, member_email)
     }
 
     fn user_slot(&self, user_id: &str) -> Option<u32> {
@@ -412,10 +410,8 @@ impl OrgSnapshot {
     }
 
     pub fn space(&self, space_id: &SpaceId) -> Option<&Space> {
-        let found = self
-            .space_index
-            .find(space_id.as_str(), &self.spaces, space_id_of);
-        found.map(|(_, space)| space)
+        self.space_index
+            .value(space_id.as_str(), &self.spaces, space_id_of)
     }
 
     pub fn spaces(&self) -> impl Iterator<Item = &Space> {
